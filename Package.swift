@@ -1,0 +1,136 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "captured",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "captured", targets: ["captured"]),
+        .executable(name: "capturectl", targets: ["capturectl"]),
+        .executable(name: "psp-simulator", targets: ["psp-simulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // The domain: money, states, expiry windows, policies, budgets, schedules. No I/O.
+        .target(name: "CaptureCore"),
+
+        // SQLite through GRDB: migrations (embedded from migrations/ at build time), the
+        // repository, the hash-chained audit log, the configuration loader.
+        .target(
+            name: "CaptureStore",
+            dependencies: [
+                "CaptureCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            plugins: ["EmbedMigrationsPlugin"]
+        ),
+        .executableTarget(name: "MigrationEmbedder"),
+
+        // The YAML file and CAPTURED_* environment overrides, validated into CaptureCore's settings.
+        .target(
+            name: "CaptureConfig",
+            dependencies: [
+                "CaptureCore",
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
+        ),
+
+        // Log lines an operator reads: logfmt or JSON, journald priority prefixes, alerts.
+        .target(
+            name: "CaptureLogging",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        // The sd_notify datagram protocol (READY=1, STATUS=, WATCHDOG=1, STOPPING=1).
+        .target(name: "SystemdNotify"),
+        .plugin(
+            name: "EmbedMigrationsPlugin",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"],
+            path: "Sources/EmbedMigrationsPlugin"
+        ),
+
+        // PSP clients: one PaymentProvider protocol, Bambora and Swedbank Pay on AsyncHTTPClient.
+        .target(
+            name: "PSP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Both PSPs as in-process HTTP servers with fault injection.
+        .target(
+            name: "PSPSimulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "psp-simulator",
+            dependencies: [
+                "PSPSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // The services and the one function that builds the ServiceGroup.
+        .target(
+            name: "CaptureDaemon",
+            dependencies: [
+                "CaptureCore",
+                "CaptureStore",
+                "PSP",
+                "CaptureConfig",
+                "CaptureLogging",
+                "SystemdNotify",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "captured",
+            dependencies: [
+                "CaptureCore",
+                "CaptureStore",
+                "CaptureDaemon",
+                "CaptureConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "capturectl",
+            dependencies: [
+                "CaptureCore",
+                "CaptureStore",
+                "CaptureConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "CaptureCoreTests", dependencies: ["CaptureCore"]),
+        .testTarget(
+            name: "CaptureStoreTests",
+            dependencies: ["CaptureCore", "CaptureStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "PSPTests",
+            dependencies: ["PSP", "PSPSimulator", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
+        .testTarget(name: "CaptureConfigTests", dependencies: ["CaptureConfig", "CaptureCore"]),
+        .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),
+        .testTarget(name: "CapturectlTests", dependencies: ["CaptureCore", "CaptureStore"]),
+    ]
+)
