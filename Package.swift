@@ -13,7 +13,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -37,12 +37,13 @@ let package = Package(
         ),
         .executableTarget(name: "MigrationEmbedder"),
 
-        // The YAML file and CAPTURED_* environment overrides, validated into CaptureCore's settings.
+        // The YAML file and CAPTURED_* environment overrides, validated at load. Yams directly:
+        // swift-configuration's YAML provider rejects lists of mappings, which `expiry:` is.
         .target(
             name: "CaptureConfig",
             dependencies: [
                 "CaptureCore",
-                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
 
@@ -127,7 +128,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PSPTests",
-            dependencies: ["PSP", "PSPSimulator", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: [
+                "PSP", "PSPSimulator", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         .testTarget(name: "CaptureConfigTests", dependencies: ["CaptureConfig", "CaptureCore"]),
         .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),

@@ -14,6 +14,28 @@ public struct AuthorizationDraft: Hashable, Sendable {
     public var description: String?
     public var merchant: String?
 
+    /// A draft from already-validated values (the store reads them back this way). Input from users
+    /// goes through `validate(_:)` instead.
+    public init(
+        id: String, psp: PaymentServiceProvider, payment: String, amount: Money, vatAmount: Int64?,
+        authorizedAt: Instant, expiresAt: Instant?, scheme: CardScheme, initiator: Initiator,
+        capture: CapturePolicy,
+        description: String?, merchant: String?
+    ) {
+        self.id = id
+        self.psp = psp
+        self.payment = payment
+        self.amount = amount
+        self.vatAmount = vatAmount
+        self.authorizedAt = authorizedAt
+        self.expiresAt = expiresAt
+        self.scheme = scheme
+        self.initiator = initiator
+        self.capture = capture
+        self.description = description
+        self.merchant = merchant
+    }
+
     /// The import record's field names, in the order PRODUCT.md lists them.
     public static let fieldNames = [
         "id", "psp", "payment", "amount", "currency", "authorized_at", "vat_amount", "expires_at", "scheme",

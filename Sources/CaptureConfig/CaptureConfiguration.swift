@@ -1,0 +1,76 @@
+import CaptureCore
+
+/// Everything `captured` and `capturectl` are configured with, validated. Built by
+/// `ConfigurationLoader` from the YAML file and `CAPTURED_*` environment overrides.
+public struct CaptureConfiguration: Sendable {
+    public var database: String
+    public var log: Log
+    public var scheduler: Scheduler
+    public var reconcileInterval: Duration
+    public var warnBefore: Duration
+    /// Configured expiry rules, tried in order before the built-in table.
+    public var expiryRules: [ExpiryTable.Rule]
+    public var bambora: Bambora?
+    public var swedbankPay: SwedbankPay?
+    /// The file this was read from; nil when built-in defaults and the environment were used alone.
+    public var configurationFile: String?
+
+    public struct Log: Sendable, Hashable {
+        public var level: String
+        public var format: String
+    }
+
+    public struct Scheduler: Sendable, Hashable {
+        public var pollInterval: Duration
+        public var safetyMargin: Duration
+        public var maxConcurrentCaptures: Int
+        public var retry: RetrySchedule
+    }
+
+    public struct Bambora: Sendable, Hashable {
+        public var apiURL: String
+        public var authURL: String
+        public var merchant: String
+        public var clientID: String
+        /// The file holding the client secret, resolved against `$CREDENTIALS_DIRECTORY` when relative.
+        public var clientSecretFile: String
+        public var budget: CaptureBudget
+        public var timeout: Duration
+    }
+
+    public struct SwedbankPay: Sendable, Hashable {
+        public var apiURL: String
+        /// The file holding the merchant access token, resolved like `clientSecretFile`.
+        public var tokenFile: String
+        public var budget: CaptureBudget
+        public var timeout: Duration
+        /// `alphanumeric` (up to 30 of [A-Za-z0-9]) or `digits` (12 digits, for merchants that settle
+        /// themselves).
+        public var payeeReference: String
+    }
+
+    /// The expiry table in force: configured rules first, then the built-in windows.
+    public var expiryTable: ExpiryTable { ExpiryTable.builtIn.overridden(by: expiryRules) }
+
+    /// The rules that turn a registered draft into a scheduled authorization.
+    public var registrationRules: Authorization.Rules {
+        Authorization.Rules(expiry: expiryTable, safetyMargin: scheduler.safetyMargin)
+    }
+
+    /// The capture budget for a PSP: configured, or the default of 3 automatic attempts when the PSP
+    /// is not configured (nothing will be captured through it then, but commands still apply).
+    public func budget(for psp: PaymentServiceProvider) -> CaptureBudget {
+        switch psp {
+        case .bambora: bambora?.budget ?? CaptureConfiguration.defaultBudget(psp)
+        case .swedbankpay: swedbankPay?.budget ?? CaptureConfiguration.defaultBudget(psp)
+        }
+    }
+
+    static func defaultBudget(_ psp: PaymentServiceProvider) -> CaptureBudget {
+        // 3 is within every PSP's limit.
+        (try? CaptureBudget(psp: psp, maxAutomaticAttempts: 3))!
+    }
+
+    /// The default configuration file, when neither `--config` nor `$CAPTURED_CONFIG` names one.
+    public static let defaultPath = "/etc/captured/captured.yaml"
+}

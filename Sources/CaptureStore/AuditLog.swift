@@ -1,0 +1,158 @@
+import CaptureCore
+import Crypto
+import GRDB
+
+/// Appends to and verifies the hash-chained audit log. Appends happen inside the caller's write
+/// transaction, next to the change they describe.
+public enum AuditLog {
+    /// The head of the chain as the writer sees it inside a transaction. Batched writers keep it in
+    /// memory to avoid re-reading the last row for every entry.
+    struct Head {
+        var seq: Int64
+        var hash: String
+
+        static func read(_ db: Database) throws -> Head {
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            {
+                return Head(seq: row["seq"], hash: row["hash"])
+            }
+            return Head(seq: 0, hash: AuditEntry.genesisHash)
+        }
+    }
+
+    /// Appends one entry and advances `head`.
+    @discardableResult
+    static func append(
+        _ db: Database, head: inout Head, at: Instant, actor: Actor, event: String, authorizationID: String?,
+        detail: AuditDetail
+    ) throws -> AuditEntry {
+        let seq = head.seq + 1
+        let detailJSON = detail.canonicalJSON
+        let hash = hashHex(
+            AuditEntry.hashInput(
+                previousHash: head.hash, seq: seq, at: at, actor: actor.name, event: event,
+                authorizationID: authorizationID, detail: detailJSON))
+        let statement = try db.cachedStatement(
+            sql:
+                "INSERT INTO audit_log (seq, at, actor, event, authorization_id, detail, hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        try statement.execute(arguments: [
+            seq, at.millisecondsSinceEpoch, actor.name, event, authorizationID, detailJSON, hash,
+        ])
+        head = Head(seq: seq, hash: hash)
+        return AuditEntry(
+            seq: seq, at: at, actor: actor.name, event: event, authorizationID: authorizationID,
+            detail: detailJSON, hash: hash)
+    }
+
+    /// Appends one entry, reading the head first.
+    @discardableResult
+    static func append(
+        _ db: Database, at: Instant, actor: Actor, event: String, authorizationID: String?,
+        detail: AuditDetail
+    ) throws -> AuditEntry {
+        var head = try Head.read(db)
+        return try append(
+            db, head: &head, at: at, actor: actor, event: event, authorizationID: authorizationID,
+            detail: detail)
+    }
+
+    static func hashHex(_ text: String) -> String {
+        let digest = SHA256.hash(data: Array(text.utf8))
+        var hex = ""
+        hex.reserveCapacity(64)
+        for byte in digest {
+            hex += byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+        }
+        return hex
+    }
+
+    static func entry(_ row: Row) -> AuditEntry {
+        AuditEntry(
+            seq: row["seq"], at: Instant(millisecondsSinceEpoch: row["at"]), actor: row["actor"],
+            event: row["event"],
+            authorizationID: row["authorization_id"], detail: row["detail"], hash: row["hash"])
+    }
+}
+
+/// The result of walking the chain.
+public struct AuditVerification: Hashable, Sendable {
+    public enum Problem: Hashable, Sendable {
+        /// The entry's hash does not match its content and its predecessor's hash.
+        case hashMismatch
+        /// A sequence number is missing, repeated or out of order (an entry deleted or moved).
+        case sequenceGap(expected: Int64)
+    }
+
+    /// Entries checked.
+    public var entries: Int64
+    /// The last entry's seq and hash: record them elsewhere to detect a truncated tail later.
+    public var headSeq: Int64
+    public var headHash: String
+    /// The first bad entry, when the chain is broken.
+    public var firstBad: (seq: Int64, problem: Problem)?
+
+    public var isIntact: Bool { firstBad == nil }
+
+    public static func == (lhs: AuditVerification, rhs: AuditVerification) -> Bool {
+        lhs.entries == rhs.entries && lhs.headSeq == rhs.headSeq && lhs.headHash == rhs.headHash
+            && lhs.firstBad?.seq == rhs.firstBad?.seq && lhs.firstBad?.problem == rhs.firstBad?.problem
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(entries)
+        hasher.combine(headSeq)
+        hasher.combine(firstBad?.seq)
+    }
+}
+
+extension CaptureDatabase {
+    /// Walks the whole chain in `seq` order, recomputing every hash, in one read snapshot.
+    public func verifyAuditLog() throws(StoreError) -> AuditVerification {
+        try read { db in
+            var previous = AuditEntry.genesisHash
+            var expected: Int64 = 1
+            var count: Int64 = 0
+            let cursor = try Row.fetchCursor(
+                db,
+                sql:
+                    "SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log ORDER BY seq"
+            )
+            while let row = try cursor.next() {
+                let entry = AuditLog.entry(row)
+                count += 1
+                if entry.seq != expected {
+                    return AuditVerification(
+                        entries: count, headSeq: entry.seq, headHash: entry.hash,
+                        firstBad: (entry.seq, .sequenceGap(expected: expected)))
+                }
+                let recomputed = AuditLog.hashHex(
+                    AuditEntry.hashInput(
+                        previousHash: previous, seq: entry.seq, at: entry.at, actor: entry.actor,
+                        event: entry.event,
+                        authorizationID: entry.authorizationID, detail: entry.detail))
+                if recomputed != entry.hash {
+                    return AuditVerification(
+                        entries: count, headSeq: entry.seq, headHash: entry.hash,
+                        firstBad: (entry.seq, .hashMismatch))
+                }
+                previous = entry.hash
+                expected += 1
+            }
+            return AuditVerification(entries: count, headSeq: expected - 1, headHash: previous, firstBad: nil)
+        }
+    }
+
+    /// The audit trail of one authorization, oldest first.
+    public func auditTrail(for id: String) throws(StoreError) -> [AuditEntry] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log WHERE authorization_id = ? ORDER BY seq",
+                arguments: [id]
+            ).map(AuditLog.entry)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import CaptureCore
+import GRDB
+
+/// The mapping between `Authorization` and its row, written out: the domain type stays free of
+/// database concerns, and the columns are visible in one place.
+enum AuthorizationRow {
+    static let columns = """
+        id, psp, payment, merchant, amount, currency, vat_amount, authorized_at, requested_expires_at, scheme,
+        initiator, capture_policy, description, expires_at, expiry_rule, deadline, capture_at, state, state_reason,
+        state_changed_at, captured_amount, requested_amount, consecutive_failures, granted_attempts,
+        next_action_at, registered_at
+        """
+
+    static let insertSQL =
+        "INSERT INTO authorization (\(columns)) VALUES (\(Array(repeating: "?", count: 26).joined(separator: ", ")))"
+
+    static let updateSQL = """
+        UPDATE authorization SET state = ?, state_reason = ?, state_changed_at = ?, captured_amount = ?,
+        requested_amount = ?, consecutive_failures = ?, granted_attempts = ?, next_action_at = ?
+        WHERE id = ?
+        """
+
+    static func insertArguments(_ a: Authorization) -> StatementArguments {
+        let d = a.draft
+        return [
+            d.id, d.psp.rawValue, d.payment, d.merchant, d.amount.minorUnits, d.amount.currency.code,
+            d.vatAmount,
+            d.authorizedAt.millisecondsSinceEpoch, d.expiresAt?.millisecondsSinceEpoch, d.scheme.name,
+            d.initiator.rawValue, d.capture.description, d.description, a.expiresAt.millisecondsSinceEpoch,
+            a.expiryRule, a.deadline.millisecondsSinceEpoch, a.captureAt?.millisecondsSinceEpoch,
+            a.state.rawValue,
+            a.stateReason, a.stateChangedAt.millisecondsSinceEpoch, a.capturedAmount, a.requestedAmount,
+            a.consecutiveFailures, a.grantedAttempts, a.nextActionAt?.millisecondsSinceEpoch,
+            a.registeredAt.millisecondsSinceEpoch,
+        ]
+    }
+
+    static func updateArguments(_ a: Authorization) -> StatementArguments {
+        [
+            a.state.rawValue, a.stateReason, a.stateChangedAt.millisecondsSinceEpoch, a.capturedAmount,
+            a.requestedAmount, a.consecutiveFailures, a.grantedAttempts,
+            a.nextActionAt?.millisecondsSinceEpoch, a.id,
+        ]
+    }
+
+    /// Decodes a row selected with `columns`. A row that does not decode means the file was edited
+    /// by hand or is damaged: that is reported, never guessed around.
+    static func decode(_ row: Row) throws -> Authorization {
+        let id: String = row["id"]
+        func bad(_ column: String) -> DatabaseError {
+            DatabaseError(
+                resultCode: .SQLITE_CORRUPT,
+                message: "authorization \(id): column \(column) holds a value this version cannot read")
+        }
+        guard let psp = PaymentServiceProvider(rawValue: row["psp"]) else { throw bad("psp") }
+        guard let currency = Currency(code: row["currency"] as String) else { throw bad("currency") }
+        guard let scheme = CardScheme(row["scheme"] as String) else { throw bad("scheme") }
+        guard let initiator = Initiator(rawValue: row["initiator"]) else { throw bad("initiator") }
+        guard let capture = CapturePolicy(text: row["capture_policy"] as String) else {
+            throw bad("capture_policy")
+        }
+        guard let state = AuthorizationState(rawValue: row["state"]) else { throw bad("state") }
+        func instant(_ column: String) -> Instant? {
+            (row[column] as Int64?).map(Instant.init(millisecondsSinceEpoch:))
+        }
+        let draft = AuthorizationDraft(
+            id: id, psp: psp, payment: row["payment"],
+            amount: Money(minorUnits: row["amount"], currency: currency),
+            vatAmount: row["vat_amount"], authorizedAt: instant("authorized_at")!,
+            expiresAt: instant("requested_expires_at"),
+            scheme: scheme, initiator: initiator, capture: capture, description: row["description"],
+            merchant: row["merchant"])
+        return Authorization(
+            draft: draft, expiresAt: instant("expires_at")!, expiryRule: row["expiry_rule"],
+            deadline: instant("deadline")!,
+            captureAt: instant("capture_at"), state: state, stateReason: row["state_reason"],
+            capturedAmount: row["captured_amount"],
+            requestedAmount: row["requested_amount"], consecutiveFailures: row["consecutive_failures"],
+            grantedAttempts: row["granted_attempts"], nextActionAt: instant("next_action_at"),
+            registeredAt: instant("registered_at")!, stateChangedAt: instant("state_changed_at")!)
+    }
+
+    static func fetch(_ db: Database, id: String) throws -> Authorization? {
+        let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM authorization WHERE id = ?")
+        return try Row.fetchOne(statement, arguments: [id]).map(decode)
+    }
+
+    static func update(_ db: Database, _ authorization: Authorization) throws {
+        try db.cachedStatement(sql: updateSQL).execute(arguments: updateArguments(authorization))
+    }
+}
+
+extension CaptureDatabase {
+    public func authorization(id: String) throws(StoreError) -> Authorization? {
+        try read { db in try AuthorizationRow.fetch(db, id: id) }
+    }
+
+    public func attempts(for id: String) throws(StoreError) -> [CaptureAttempt] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT authorization_id, number, reference, amount, state, started_at, finished_at, psp_reference, error
+                    FROM capture_attempt WHERE authorization_id = ? ORDER BY number
+                    """,
+                arguments: [id]
+            ).map { row in
+                CaptureAttempt(
+                    authorizationID: row["authorization_id"], number: row["number"],
+                    reference: row["reference"],
+                    amount: row["amount"], state: CaptureAttempt.State(rawValue: row["state"]) ?? .unknown,
+                    startedAt: Instant(millisecondsSinceEpoch: row["started_at"]),
+                    finishedAt: (row["finished_at"] as Int64?).map(Instant.init(millisecondsSinceEpoch:)),
+                    pspReference: row["psp_reference"], error: row["error"])
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import CaptureCore
+import GRDB
+
+extension CaptureDatabase {
+    /// Applies an operator command to one authorization in one transaction: the change and its audit
+    /// entry are recorded together, or not at all. Throws `CommandError` when the command is refused
+    /// (nothing written) and `StoreError` when the database fails.
+    @discardableResult
+    public func apply(
+        event: String, to id: String, actor: Actor, now: Instant,
+        _ command: (inout Authorization) throws(CommandError) -> AuditDetail
+    ) throws -> Authorization {
+        do {
+            return try pool.write { db in
+                guard var authorization = try AuthorizationRow.fetch(db, id: id) else {
+                    throw CommandError(.notFound, "no authorization with id \"\(id)\"")
+                }
+                let detail = try command(&authorization)
+                try AuthorizationRow.update(db, authorization)
+                try AuditLog.append(
+                    db, at: now, actor: actor, event: event, authorizationID: id, detail: detail)
+                return authorization
+            }
+        } catch let error as CommandError {
+            throw error
+        } catch {
+            throw StoreError.from(error, path: path)
+        }
+    }
+
+    /// Records an operator's acknowledgement: status stops being CRITICAL for what entered
+    /// `attention` or `expired` before now.
+    public func acknowledge(actor: Actor, note: String?, now: Instant) throws(StoreError) {
+        try write { db in
+            try db.execute(
+                sql: "INSERT INTO acknowledgement (at, actor, note) VALUES (?, ?, ?)",
+                arguments: [now.millisecondsSinceEpoch, actor.name, note])
+            try AuditLog.append(
+                db, at: now, actor: actor, event: "acknowledged", authorizationID: nil,
+                detail: ["note": .optional(note)])
+        }
+    }
+}

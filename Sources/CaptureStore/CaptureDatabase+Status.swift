@@ -1,0 +1,150 @@
+import CaptureCore
+import GRDB
+
+extension CaptureDatabase {
+    static let openStates =
+        "('pending', 'capturing', 'retrying', 'unknown', 'partially_captured', 'attention')"
+
+    /// Everything `capturectl status` shows, read in one snapshot through indexes (never by loading
+    /// every authorization). Lists are capped at `listLimit`; their totals are exact.
+    public func status(
+        now: Instant, warnBefore: Duration, reconcileInterval: Duration, pollInterval: Duration,
+        listLimit: Int = 100
+    ) throws(StoreError) -> StatusReport {
+        try read { db in
+            var counts: [AuthorizationState: Int] = [:]
+            for state in AuthorizationState.allCases { counts[state] = 0 }
+            for row in try Row.fetchAll(
+                db, sql: "SELECT state, COUNT(*) AS n FROM authorization GROUP BY state")
+            {
+                if let state = AuthorizationState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            let itemColumns = "id, psp, state, state_reason, deadline, amount, captured_amount, currency"
+            func items(_ sql: String, _ arguments: StatementArguments = []) throws -> [StatusReport.Item] {
+                try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap(CaptureDatabase.item)
+            }
+            let nextDeadline = try items(
+                "SELECT \(itemColumns) FROM authorization WHERE state IN \(CaptureDatabase.openStates) ORDER BY deadline LIMIT 1"
+            ).first
+            let attention = try items(
+                "SELECT \(itemColumns) FROM authorization WHERE state = 'attention' ORDER BY deadline LIMIT ?",
+                [listLimit])
+            let attentionTotal = counts[.attention] ?? 0
+            let soon = (now + warnBefore).millisecondsSinceEpoch
+            let dueSoon = try items(
+                "SELECT \(itemColumns) FROM authorization WHERE state IN \(CaptureDatabase.openStates) AND deadline <= ? ORDER BY deadline LIMIT ?",
+                [soon, listLimit])
+            let dueSoonTotal =
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT COUNT(*) FROM authorization WHERE state IN \(CaptureDatabase.openStates) AND deadline <= ?",
+                    arguments: [soon]) ?? 0
+            let acknowledged = try Int64.fetchOne(db, sql: "SELECT MAX(at) FROM acknowledgement")
+            let since = acknowledged ?? Int64.min
+            let attentionSince =
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT COUNT(*) FROM authorization WHERE state = 'attention' AND state_changed_at > ?",
+                    arguments: [since]) ?? 0
+            let expiredSince =
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT COUNT(*) FROM authorization WHERE state = 'expired' AND state_changed_at > ?",
+                    arguments: [since]) ?? 0
+            let staleUnknown =
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT COUNT(*) FROM authorization WHERE state = 'unknown' AND state_changed_at < ?",
+                    arguments: [(now - reconcileInterval).millisecondsSinceEpoch]) ?? 0
+
+            let today = now.startOfUTCDay
+            let dayMs: Int64 = 86_400_000
+            var perDay: [Int64: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT (deadline - ?) / ? AS day, COUNT(*) AS n FROM authorization
+                    WHERE state IN \(CaptureDatabase.openStates) AND deadline >= ? AND deadline < ? GROUP BY day
+                    """,
+                arguments: [
+                    today.millisecondsSinceEpoch, dayMs, today.millisecondsSinceEpoch,
+                    today.millisecondsSinceEpoch + 7 * dayMs,
+                ])
+            {
+                perDay[row["day"]] = row["n"]
+            }
+            let chart = (0..<7).map { offset in
+                (
+                    day: Instant(
+                        millisecondsSinceEpoch: today.millisecondsSinceEpoch + Int64(offset) * dayMs),
+                    count: perDay[Int64(offset)] ?? 0
+                )
+            }
+
+            let heartbeat = try CaptureDatabase.readHeartbeat(db)
+            let stale =
+                heartbeat.map { now - $0.at > StatusReport.staleAfter(pollInterval: pollInterval) } ?? true
+            return StatusReport(
+                now: now, heartbeat: heartbeat, heartbeatStale: stale, counts: counts,
+                nextDeadline: nextDeadline,
+                attention: attention, attentionTotal: attentionTotal, dueSoon: dueSoon,
+                dueSoonTotal: dueSoonTotal,
+                attentionSinceAcknowledgement: attentionSince, expiredSinceAcknowledgement: expiredSince,
+                staleUnknown: staleUnknown,
+                lastAcknowledgement: acknowledged.map(Instant.init(millisecondsSinceEpoch:)),
+                deadlinesPerDay: chart)
+        }
+    }
+
+    static func item(_ row: Row) -> StatusReport.Item? {
+        guard let psp = PaymentServiceProvider(rawValue: row["psp"]),
+            let state = AuthorizationState(rawValue: row["state"]),
+            let currency = Currency(code: row["currency"] as String)
+        else { return nil }
+        let amount: Int64 = row["amount"]
+        let captured: Int64 = row["captured_amount"]
+        return StatusReport.Item(
+            id: row["id"], psp: psp, state: state, reason: row["state_reason"],
+            deadline: Instant(millisecondsSinceEpoch: row["deadline"]),
+            remaining: Money(minorUnits: amount - captured, currency: currency))
+    }
+}
+
+extension CaptureDatabase {
+    static func readHeartbeat(_ db: Database) throws -> StatusReport.Heartbeat? {
+        try Row.fetchOne(
+            db, sql: "SELECT at, started_at, pid, version, summary FROM daemon_heartbeat WHERE id = 1"
+        ).map { row in
+            StatusReport.Heartbeat(
+                at: Instant(millisecondsSinceEpoch: row["at"]),
+                startedAt: Instant(millisecondsSinceEpoch: row["started_at"]),
+                pid: row["pid"], version: row["version"], summary: row["summary"])
+        }
+    }
+
+    /// The daemon's heartbeat, as last written.
+    public func heartbeat() throws(StoreError) -> StatusReport.Heartbeat? {
+        try read { db in try CaptureDatabase.readHeartbeat(db) }
+    }
+
+    /// Writes the daemon's heartbeat (one row, replaced).
+    public func writeHeartbeat(_ heartbeat: StatusReport.Heartbeat) throws(StoreError) {
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO daemon_heartbeat (id, at, started_at, pid, version, summary) VALUES (1, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET at = excluded.at, started_at = excluded.started_at, pid = excluded.pid,
+                        version = excluded.version, summary = excluded.summary
+                    """,
+                arguments: [
+                    heartbeat.at.millisecondsSinceEpoch, heartbeat.startedAt.millisecondsSinceEpoch,
+                    heartbeat.pid,
+                    heartbeat.version, heartbeat.summary,
+                ])
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import CaptureCore
+import Foundation
+import GRDB
+
+/// The one SQLite file the daemon and `capturectl` share: WAL mode, so readers never block the
+/// writer; a busy timeout, so two writers wait for each other instead of failing; full synchronous
+/// commits, so an intent recorded before a PSP call survives a power cut.
+public final class CaptureDatabase: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// How to open the file.
+    public enum OpenMode: Sendable {
+        /// Create it when absent (mode 0600) and apply pending migrations.
+        case migrate
+        /// It must exist and be at the schema this build knows; nothing is created or migrated.
+        case existing
+    }
+
+    public static let busyTimeout: TimeInterval = 5
+
+    public init(path: String, mode: OpenMode) throws(StoreError) {
+        self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        if !exists {
+            guard case .migrate = mode else {
+                throw StoreError(
+                    .missing, "no database here; register an authorization or run `captured migrate` first",
+                    path: path)
+            }
+            try CaptureDatabase.createPrivateFile(path)
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(CaptureDatabase.busyTimeout)
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            switch mode {
+            case .migrate: try Migrations.apply(to: pool, path: path)
+            case .existing: try Migrations.check(pool, path: path)
+            }
+        } catch {
+            throw StoreError.from(error, path: path)
+        }
+    }
+
+    /// Creates the database file readable and writable by its owner only: it holds payment data.
+    static func createPrivateFile(_ path: String) throws(StoreError) {
+        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            let reason = String(cString: strerror(errno))
+            throw StoreError(
+                .cannotOpen,
+                "cannot create the database file: \(reason); check that its directory exists and is writable",
+                path: path)
+        }
+        close(descriptor)
+    }
+
+    /// Runs a read in a consistent snapshot.
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw StoreError.from(error, path: path)
+        }
+    }
+
+    /// Runs a write in one immediate transaction: all of it is recorded, or none of it.
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as CommandError {
+            throw StoreError(.other, error.message, path: path)
+        } catch {
+            throw StoreError.from(error, path: path)
+        }
+    }
+}

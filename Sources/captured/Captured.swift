@@ -1,0 +1,46 @@
+import ArgumentParser
+import CaptureConfig
+import CaptureCore
+import CaptureStore
+import Foundation
+
+@main
+struct Captured: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "captured",
+        abstract: "The capture daemon: captures card authorizations exactly once, before they lapse.",
+        version: CaptureVersion.current,
+        subcommands: [Migrate.self]
+    )
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply pending database migrations and exit.")
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The configuration file (default: $CAPTURED_CONFIG, else /etc/captured/captured.yaml).",
+            valueName: "file"))
+    var config: String?
+
+    func run() throws {
+        let configuration: CaptureConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(
+                explicitPath: config, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            FileHandle.standardError.write(Data("captured: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        do {
+            let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
+            let applied = try Migrations.applied(in: database)
+            print("database \(database.path): schema at \(applied.last ?? "none") (\(applied.count) migrations applied)")
+        } catch {
+            FileHandle.standardError.write(Data("captured: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
