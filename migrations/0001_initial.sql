@@ -41,7 +41,7 @@ CREATE INDEX authorization_due ON authorization (next_action_at) WHERE next_acti
 CREATE INDEX authorization_state ON authorization (state, state_changed_at);
 -- Status and alerts: open authorizations by deadline.
 CREATE INDEX authorization_open_deadline ON authorization (deadline)
-    WHERE state IN ('pending', 'capturing', 'retrying', 'unknown', 'partially_captured', 'attention');
+    WHERE state IN ('pending', 'capturing', 'retrying', 'unknown', 'attention');
 
 -- One row per capture attempt. The reference is minted and stored before the PSP is called, so that
 -- after a crash or a timeout the PSP can be asked whether that very attempt landed.

@@ -8,7 +8,9 @@ public enum AuthorizationState: String, CaseIterable, Hashable, Sendable, Custom
     case retrying
     /// An attempt's outcome is unknown; the PSP must be asked before anything else is tried.
     case unknown
-    /// Part of the amount is captured; the rest is still authorized.
+    /// Part of the amount is captured (a partial capture was asked for). Settled: the remainder is
+    /// not captured by the daemon on its own, but `capturectl capture` may take more of it until it
+    /// expires.
     case partiallyCaptured = "partially_captured"
     case captured
     /// Automatic attempts stopped: budget spent, payment locked, or a drift the daemon will not
@@ -26,8 +28,8 @@ public enum AuthorizationState: String, CaseIterable, Hashable, Sendable, Custom
     /// Whether the daemon still owns a promise about this authorization.
     public var isOpen: Bool {
         switch self {
-        case .pending, .capturing, .retrying, .unknown, .partiallyCaptured, .attention: true
-        case .captured, .expired, .skipped, .voided: false
+        case .pending, .capturing, .retrying, .unknown, .attention: true
+        case .partiallyCaptured, .captured, .expired, .skipped, .voided: false
         }
     }
 

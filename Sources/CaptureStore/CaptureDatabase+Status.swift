@@ -3,7 +3,7 @@ import GRDB
 
 extension CaptureDatabase {
     static let openStates =
-        "('pending', 'capturing', 'retrying', 'unknown', 'partially_captured', 'attention')"
+        "('pending', 'capturing', 'retrying', 'unknown', 'attention')"
 
     /// Everything `capturectl status` shows, read in one snapshot through indexes (never by loading
     /// every authorization). Lists are capped at `listLimit`; their totals are exact.

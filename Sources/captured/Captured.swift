@@ -37,7 +37,9 @@ struct Migrate: ParsableCommand {
         do {
             let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
             let applied = try Migrations.applied(in: database)
-            print("database \(database.path): schema at \(applied.last ?? "none") (\(applied.count) migrations applied)")
+            print(
+                "database \(database.path): schema at \(applied.last ?? "none") (\(applied.count) migrations applied)"
+            )
         } catch {
             FileHandle.standardError.write(Data("captured: \(error)\n".utf8))
             throw ExitCode.failure

@@ -1,0 +1,333 @@
+/// The capture protocol as pure state changes. The daemon calls these inside a database transaction,
+/// around the PSP call: decide (`dueAction`), record the intent (`beginAttempt`), call the PSP,
+/// record the outcome (`finishAttempt`), and — for an unknown outcome — ask the PSP and record what
+/// it said (`resolveUnknown`). Nothing here does I/O or reads a clock.
+extension Authorization {
+    /// What the daemon should do with an authorization that came due.
+    public enum DueAction: Hashable, Sendable {
+        /// Attempt a capture of `amount`; `usesGrant` spends an operator-granted attempt.
+        case capture(amount: Int64, usesGrant: Bool)
+        /// Ask the PSP first (a retry: the payment may have moved on), then attempt.
+        case reconcileThenCapture(amount: Int64, usesGrant: Bool)
+        /// Ask the PSP whether the last attempt landed; nothing may be attempted before that.
+        case reconcileUnknown
+        /// It lapsed uncaptured.
+        case expire
+        /// Stop automatic attempts and ask a human.
+        case stop(reason: String, alert: Alert.Code)
+        /// Nothing to do now.
+        case none
+    }
+
+    /// The consequence of a change: the audit entry to write with it, and the alerts to raise once
+    /// it is committed.
+    public struct Consequence: Hashable, Sendable {
+        public var event: String
+        public var detail: AuditDetail
+        public var alerts: [Alert]
+
+        public init(event: String, detail: AuditDetail, alerts: [Alert] = []) {
+            self.event = event
+            self.detail = detail
+            self.alerts = alerts
+        }
+    }
+
+    public func dueAction(now: Instant, budget: CaptureBudget) -> DueAction {
+        guard let next = nextActionAt, next <= now else { return .none }
+        switch state {
+        case .unknown:
+            return .reconcileUnknown
+        case .capturing, .captured, .skipped, .voided, .expired:
+            return .none
+        case .attention:
+            return now >= expiresAt ? .expire : .none
+        case .pending, .retrying, .partiallyCaptured:
+            if now >= expiresAt { return state == .partiallyCaptured ? .none : .expire }
+            guard draft.capture.capturesAutomatically || requestedAmount != nil else { return .none }
+            if state == .partiallyCaptured && requestedAmount == nil { return .none }
+            let amount = min(requestedAmount ?? remainingAmount, remainingAmount)
+            guard amount > 0 else { return .none }
+            let usesGrant: Bool
+            switch budget.decide(consecutiveFailures: consecutiveFailures, grantedAttempts: grantedAttempts) {
+            case .automatic: usesGrant = false
+            case .granted: usesGrant = true
+            case .exhausted:
+                return .stop(
+                    reason: "capture budget spent: \(consecutiveFailures) consecutive failed attempts",
+                    alert: .captureBudgetExhausted)
+            case .lockImminent:
+                return .stop(
+                    reason:
+                        "\(consecutiveFailures) consecutive failed attempts; one more would lock the payment at \(psp)",
+                    alert: .captureBudgetExhausted)
+            }
+            return state == .retrying || consecutiveFailures > 0
+                ? .reconcileThenCapture(amount: amount, usesGrant: usesGrant)
+                : .capture(amount: amount, usesGrant: usesGrant)
+        }
+    }
+
+    /// Records the intent: the attempt (with its reference, minted by the caller) exists before the
+    /// PSP is called. `lease` keeps the scheduler from picking it again while it is in flight.
+    public mutating func beginAttempt(
+        number: Int, reference: String, amount: Int64, usesGrant: Bool, now: Instant, lease: Duration
+    ) -> (attempt: CaptureAttempt, consequence: Consequence) {
+        if usesGrant { grantedAttempts = max(0, grantedAttempts - 1) }
+        move(to: .capturing, reason: nil, now: now)
+        nextActionAt = now + lease
+        let attempt = CaptureAttempt(
+            authorizationID: id, number: number, reference: reference, amount: amount, state: .inFlight,
+            startedAt: now)
+        return (
+            attempt,
+            Consequence(
+                event: "capture_started",
+                detail: [
+                    "attempt": .integer(Int64(number)), "reference": .string(reference),
+                    "amount": .integer(amount),
+                    "operator_granted": .bool(usesGrant),
+                    "consecutive_failures": .integer(Int64(consecutiveFailures)),
+                ])
+        )
+    }
+
+    /// Records how the attempt ended, and what comes next.
+    public mutating func finishAttempt(
+        _ attempt: inout CaptureAttempt, outcome: AttemptOutcome, now: Instant, budget: CaptureBudget,
+        retry: RetrySchedule
+    ) -> Consequence {
+        attempt.finishedAt = now
+        var detail: AuditDetail = [
+            "attempt": .integer(Int64(attempt.number)), "reference": .string(attempt.reference),
+        ]
+        switch outcome {
+        case .captured(let pspReference, let capturedTotal):
+            attempt.state = .captured
+            attempt.pspReference = pspReference
+            detail["psp_reference"] = .optional(pspReference)
+            return recordLanded(
+                attempt, capturedTotal: capturedTotal, now: now, event: "capture_succeeded", detail: detail)
+        case .refused(let errorType, let countsTowardLock, let needsReconciliation):
+            attempt.state = .refused
+            attempt.error = errorType
+            consecutiveFailures += 1
+            detail["error"] = .string(errorType)
+            detail["counts_toward_lock"] = .bool(countsTowardLock)
+            detail["consecutive_failures"] = .integer(Int64(consecutiveFailures))
+            var consequence = afterFailure(
+                now: now, budget: budget, retry: retry, event: "capture_refused", detail: detail,
+                reconcileNow: needsReconciliation)
+            consequence.alerts.insert(
+                Alert(
+                    .captureFailed, id, "capture refused by the PSP",
+                    [
+                        "psp": psp.rawValue, "psp.error_type": errorType,
+                        "consecutive_failures": String(consecutiveFailures),
+                    ]),
+                at: 0)
+            return consequence
+        case .transient(let reason, let retryAfter):
+            attempt.state = .transient
+            attempt.error = reason
+            detail["error"] = .string(reason)
+            move(to: .retrying, reason: "the PSP could not take the capture: \(reason)", now: now)
+            let notBefore = retryAfter.map { now + $0 }
+            nextActionAt =
+                retry.nextAttempt(
+                    afterFailures: max(1, consecutiveFailures), now: now, deadline: deadline,
+                    expiresAt: expiresAt, notBefore: notBefore) ?? expiresAt
+            detail["next_attempt_at"] = .string(nextActionAt!.rfc3339)
+            return Consequence(
+                event: "capture_not_applied", detail: detail,
+                alerts: [
+                    Alert(
+                        .pspUnreachable, id, "the PSP could not take a capture; it will be retried",
+                        ["psp": psp.rawValue, "reason": reason])
+                ])
+        case .unknown(let reason):
+            attempt.state = .unknown
+            attempt.error = reason
+            // Counted as a failure until reconciliation proves otherwise: the lock must never be risked.
+            consecutiveFailures += 1
+            detail["error"] = .string(reason)
+            detail["consecutive_failures"] = .integer(Int64(consecutiveFailures))
+            move(to: .unknown, reason: "capture outcome unknown (\(reason)); asking the PSP", now: now)
+            nextActionAt = now + retry.initial
+            return Consequence(
+                event: "capture_outcome_unknown", detail: detail,
+                alerts: [
+                    Alert(
+                        .outcomeUnknown, id,
+                        "capture outcome unknown; reconciling with the PSP before any retry",
+                        ["psp": psp.rawValue, "reason": reason])
+                ])
+        }
+    }
+
+    /// Records what the PSP said about an attempt whose outcome was unknown.
+    public mutating func resolveUnknown(
+        _ attempt: inout CaptureAttempt, finding: AttemptFinding, capturedTotal: Int64?, now: Instant,
+        budget: CaptureBudget, retry: RetrySchedule
+    ) -> Consequence {
+        var detail: AuditDetail = [
+            "attempt": .integer(Int64(attempt.number)), "reference": .string(attempt.reference),
+        ]
+        switch finding {
+        case .landed(let pspReference):
+            attempt.state = .applied
+            attempt.pspReference = pspReference ?? attempt.pspReference
+            detail["finding"] = "landed"
+            detail["psp_reference"] = .optional(attempt.pspReference)
+            return recordLanded(
+                attempt, capturedTotal: capturedTotal, now: now, event: "attempt_reconciled", detail: detail)
+        case .notLanded(let reason):
+            attempt.state = .notApplied
+            detail["finding"] = "not_landed"
+            detail["reason"] = .string(reason)
+            detail["consecutive_failures"] = .integer(Int64(consecutiveFailures))
+            return afterFailure(
+                now: now, budget: budget, retry: retry, event: "attempt_reconciled", detail: detail,
+                reconcileNow: false)
+        case .undetermined(let reason):
+            detail["finding"] = "undetermined"
+            detail["reason"] = .string(reason)
+            nextActionAt = now + retry.delay(afterFailures: max(1, consecutiveFailures))
+            detail["next_check_at"] = .string(nextActionAt!.rfc3339)
+            return Consequence(
+                event: "attempt_still_unknown", detail: detail,
+                alerts: [
+                    Alert(
+                        .outcomeUnknown, id, "capture outcome still unknown; will ask the PSP again",
+                        ["psp": psp.rawValue, "reason": reason])
+                ])
+        }
+    }
+
+    /// It lapsed uncaptured.
+    public mutating func expire(now: Instant) -> Consequence {
+        let previous = state
+        move(to: .expired, reason: "lapsed uncaptured at \(expiresAt.rfc3339)", now: now)
+        nextActionAt = nil
+        requestedAmount = nil
+        return Consequence(
+            event: "expired",
+            detail: ["from": .string(previous.rawValue), "expires_at": .string(expiresAt.rfc3339)],
+            alerts: [
+                Alert(
+                    .authorizationExpired, id, "authorization expired uncaptured",
+                    ["psp": psp.rawValue, "expires_at": expiresAt.rfc3339])
+            ])
+    }
+
+    /// Stops automatic attempts: a human decides. It is still expired on time if nobody acts.
+    public mutating func stop(reason: String, alert: Alert.Code, now: Instant) -> Consequence {
+        let previous = state
+        move(to: .attention, reason: reason, now: now)
+        nextActionAt = expiresAt
+        return Consequence(
+            event: "needs_attention",
+            detail: ["from": .string(previous.rawValue), "reason": .string(reason)],
+            alerts: [
+                Alert(
+                    alert, id, "automatic capture stopped; a human must decide",
+                    [
+                        "psp": psp.rawValue, "reason": reason,
+                        "consecutive_failures": String(consecutiveFailures),
+                    ])
+            ])
+    }
+
+    private mutating func recordLanded(
+        _ attempt: CaptureAttempt, capturedTotal: Int64?, now: Instant, event: String, detail: AuditDetail
+    ) -> Consequence {
+        var detail = detail
+        let total = capturedTotal ?? (capturedAmount + attempt.amount)
+        capturedAmount = min(max(total, capturedAmount), amount.minorUnits)
+        consecutiveFailures = 0
+        requestedAmount = nil
+        move(to: remainingAmount == 0 ? .captured : .partiallyCaptured, reason: nil, now: now)
+        nextActionAt = nil
+        detail["captured_amount"] = .integer(capturedAmount)
+        detail["amount"] = .integer(attempt.amount)
+        return Consequence(event: event, detail: detail)
+    }
+
+    /// After a failed attempt: retry on the schedule, or stop when the budget is spent; warn when one
+    /// automatic attempt is left.
+    private mutating func afterFailure(
+        now: Instant, budget: CaptureBudget, retry: RetrySchedule, event: String, detail: AuditDetail,
+        reconcileNow: Bool
+    ) -> Consequence {
+        var detail = detail
+        switch budget.decide(consecutiveFailures: consecutiveFailures, grantedAttempts: grantedAttempts) {
+        case .exhausted, .lockImminent:
+            let locked = budget.hardLimit.map { consecutiveFailures >= $0 } ?? false
+            let reason =
+                locked
+                ? "\(consecutiveFailures) consecutive failed attempts; one more would lock the payment at \(psp)"
+                : "capture budget spent: \(consecutiveFailures) consecutive failed attempts"
+            let stopped = stop(reason: reason, alert: .captureBudgetExhausted, now: now)
+            detail["next"] = "attention"
+            return Consequence(event: event, detail: detail, alerts: stopped.alerts)
+        case .automatic, .granted:
+            move(to: .retrying, reason: "attempt \(consecutiveFailures) failed", now: now)
+            nextActionAt =
+                reconcileNow
+                ? now
+                : (retry.nextAttempt(
+                    afterFailures: consecutiveFailures, now: now, deadline: deadline, expiresAt: expiresAt)
+                    ?? expiresAt)
+            detail["next_attempt_at"] = .string(nextActionAt!.rfc3339)
+            var alerts: [Alert] = []
+            if budget.isLastAutomaticAttemptNext(consecutiveFailures: consecutiveFailures) {
+                alerts.append(
+                    Alert(
+                        .captureFailed, id, "one automatic capture attempt left before a human must decide",
+                        [
+                            "psp": psp.rawValue, "consecutive_failures": String(consecutiveFailures),
+                            "remaining_attempts": "1",
+                        ]))
+            }
+            return Consequence(event: event, detail: detail, alerts: alerts)
+        }
+    }
+}
+
+extension Authorization {
+    /// At start-up: an attempt left in flight by a crash has an unknown outcome. It counts as a
+    /// failure until the PSP says otherwise, and the PSP is asked before anything else is tried.
+    public mutating func recoverInterruptedAttempt(_ attempt: inout CaptureAttempt, now: Instant)
+        -> Consequence
+    {
+        attempt.state = .unknown
+        attempt.error = "interrupted: the daemon stopped before recording the PSP's answer"
+        consecutiveFailures += 1
+        move(
+            to: .unknown, reason: "capture interrupted by a restart; asking the PSP whether it landed",
+            now: now)
+        nextActionAt = now
+        return Consequence(
+            event: "attempt_interrupted",
+            detail: [
+                "attempt": .integer(Int64(attempt.number)), "reference": .string(attempt.reference),
+                "consecutive_failures": .integer(Int64(consecutiveFailures)),
+            ],
+            alerts: [
+                Alert(
+                    .outcomeUnknown, id, "capture interrupted by a restart; reconciling with the PSP",
+                    ["psp": psp.rawValue])
+            ])
+    }
+}
+
+extension Alert.Code {
+    /// Conditions last a while and are repeated at an interval while they last; events are raised
+    /// once, when they happen.
+    public var isCondition: Bool {
+        switch self {
+        case .deadlineApproaching, .pspUnreachable, .outcomeUnknown: true
+        default: false
+        }
+    }
+}

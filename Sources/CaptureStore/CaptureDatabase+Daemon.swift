@@ -1,0 +1,223 @@
+import CaptureCore
+import GRDB
+
+/// A change the daemon makes to one authorization: the audit entry and alerts that describe it, and
+/// the attempt row it creates or updates. Written in one transaction with the authorization.
+public struct Mutation: Sendable {
+    public var consequence: Authorization.Consequence
+    public var insertAttempt: CaptureAttempt?
+    public var updateAttempt: CaptureAttempt?
+
+    public init(
+        _ consequence: Authorization.Consequence, insertAttempt: CaptureAttempt? = nil,
+        updateAttempt: CaptureAttempt? = nil
+    ) {
+        self.consequence = consequence
+        self.insertAttempt = insertAttempt
+        self.updateAttempt = updateAttempt
+    }
+}
+
+/// The authorization as read inside the daemon's transaction, with its latest attempt.
+public struct LockedAuthorization: Sendable {
+    public var authorization: Authorization
+    public var latestAttempt: CaptureAttempt?
+    /// The number the next attempt gets.
+    public var nextAttemptNumber: Int { (latestAttempt?.number ?? 0) + 1 }
+}
+
+extension CaptureDatabase {
+    /// Reads one authorization and its latest attempt, lets `body` decide, and writes the decision —
+    /// the row, the attempt and the audit entry — in the same transaction. Nothing is written when
+    /// `body` returns nil. Returns the committed authorization and mutation.
+    public func mutate(
+        id: String, actor: Actor = .daemon, now: Instant,
+        _ body: (inout Authorization, CaptureAttempt?) throws -> Mutation?
+    ) throws(StoreError) -> (Authorization, Mutation)? {
+        try write { db in
+            guard var authorization = try AuthorizationRow.fetch(db, id: id) else { return nil }
+            let latest = try CaptureDatabase.latestAttempt(db, id: id)
+            guard let mutation = try body(&authorization, latest) else { return nil }
+            try AuthorizationRow.update(db, authorization)
+            if let attempt = mutation.insertAttempt { try CaptureDatabase.insert(db, attempt) }
+            if let attempt = mutation.updateAttempt { try CaptureDatabase.update(db, attempt) }
+            try AuditLog.append(
+                db, at: now, actor: actor, event: mutation.consequence.event, authorizationID: id,
+                detail: mutation.consequence.detail)
+            return (authorization, mutation)
+        }
+    }
+
+    /// At start-up: every attempt left in flight becomes `unknown`, its authorization too, in one
+    /// transaction. Returns the mutations (for their alerts).
+    public func recoverInterruptedAttempts(now: Instant) throws(StoreError) -> [Mutation] {
+        try write { db in
+            let ids = try String.fetchAll(
+                db, sql: "SELECT DISTINCT authorization_id FROM capture_attempt WHERE state = 'in_flight'")
+            var head = try AuditLog.Head.read(db)
+            var mutations: [Mutation] = []
+            for id in ids {
+                guard var authorization = try AuthorizationRow.fetch(db, id: id),
+                    var attempt = try CaptureDatabase.latestAttempt(db, id: id), attempt.state == .inFlight
+                else { continue }
+                let consequence: Authorization.Consequence
+                if authorization.state == .capturing {
+                    consequence = authorization.recoverInterruptedAttempt(&attempt, now: now)
+                } else {
+                    // The row moved on already (should not happen); keep the attempt honest.
+                    attempt.state = .unknown
+                    consequence = Authorization.Consequence(
+                        event: "attempt_interrupted", detail: ["attempt": .integer(Int64(attempt.number))])
+                }
+                try AuthorizationRow.update(db, authorization)
+                try CaptureDatabase.update(db, attempt)
+                try AuditLog.append(
+                    db, head: &head, at: now, actor: .daemon, event: consequence.event, authorizationID: id,
+                    detail: consequence.detail)
+                mutations.append(Mutation(consequence, updateAttempt: attempt))
+            }
+            return mutations
+        }
+    }
+
+    /// Ids of authorizations due now, earliest first, through the `next_action_at` index.
+    public func dueAuthorizationIDs(now: Instant, limit: Int) throws(StoreError) -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT id FROM authorization WHERE next_action_at <= ? ORDER BY next_action_at LIMIT ?",
+                arguments: [now.millisecondsSinceEpoch, limit])
+        }
+    }
+
+    /// The earliest next action of any authorization, or nil when nothing is scheduled.
+    public func earliestNextAction() throws(StoreError) -> Instant? {
+        try read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT MIN(next_action_at) FROM authorization WHERE next_action_at IS NOT NULL"
+            )
+            .map(Instant.init(millisecondsSinceEpoch:))
+        }
+    }
+
+    /// Authorizations the reconciler compares with the PSP, a page at a time in id order:
+    /// open ones not in flight, and partially captured ones that have not expired.
+    public func reconciliationPage(after id: String?, limit: Int, now: Instant) throws(StoreError)
+        -> [Authorization]
+    {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(AuthorizationRow.columns) FROM authorization
+                    WHERE id > ? AND (state IN ('pending', 'retrying', 'attention')
+                        OR (state = 'partially_captured' AND expires_at > ?))
+                    ORDER BY id LIMIT ?
+                    """,
+                arguments: [id ?? "", now.millisecondsSinceEpoch, limit]
+            ).map(AuthorizationRow.decode)
+        }
+    }
+
+    /// Open authorizations whose deadline is within `warnBefore`, earliest first.
+    public func deadlineCandidates(now: Instant, warnBefore: Duration, limit: Int) throws(StoreError)
+        -> [Authorization]
+    {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT \(AuthorizationRow.columns) FROM authorization WHERE state IN \(CaptureDatabase.openStates) AND deadline <= ? ORDER BY deadline LIMIT ?",
+                arguments: [(now + warnBefore).millisecondsSinceEpoch, limit]
+            ).map(AuthorizationRow.decode)
+        }
+    }
+
+    /// Whether to raise an alert now: always for events; for conditions, when first seen or when
+    /// `repeatInterval` has passed since it was last raised. Records the raise.
+    public func shouldRaise(_ alert: Alert, now: Instant, repeatInterval: Duration) throws(StoreError) -> Bool
+    {
+        try write { db in
+            let last = try Int64.fetchOne(
+                db, sql: "SELECT last_raised_at FROM alert_state WHERE authorization_id = ? AND code = ?",
+                arguments: [alert.authorizationID, alert.code.rawValue])
+            if alert.code.isCondition, let last,
+                now.millisecondsSinceEpoch - last < repeatInterval.wholeMilliseconds
+            {
+                return false
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO alert_state (authorization_id, code, first_raised_at, last_raised_at, times) VALUES (?, ?, ?, ?, 1)
+                    ON CONFLICT (authorization_id, code) DO UPDATE SET last_raised_at = excluded.last_raised_at, times = times + 1
+                    """,
+                arguments: [
+                    alert.authorizationID, alert.code.rawValue, now.millisecondsSinceEpoch,
+                    now.millisecondsSinceEpoch,
+                ])
+            return true
+        }
+    }
+
+    /// Counts for the daemon's one-line status: open, due now, in attention.
+    public func summaryCounts(now: Instant) throws(StoreError) -> (open: Int, due: Int, attention: Int) {
+        try read { db in
+            let open =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM authorization WHERE state IN \(CaptureDatabase.openStates)"
+                ) ?? 0
+            let due =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM authorization WHERE next_action_at <= ?",
+                    arguments: [now.millisecondsSinceEpoch]) ?? 0
+            let attention =
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM authorization WHERE state = 'attention'") ?? 0
+            return (open, due, attention)
+        }
+    }
+
+    static func latestAttempt(_ db: Database, id: String) throws -> CaptureAttempt? {
+        try Row.fetchOne(
+            db,
+            sql: """
+                SELECT authorization_id, number, reference, amount, state, started_at, finished_at, psp_reference, error
+                FROM capture_attempt WHERE authorization_id = ? ORDER BY number DESC LIMIT 1
+                """,
+            arguments: [id]
+        ).map(CaptureDatabase.attempt)
+    }
+
+    static func attempt(_ row: Row) -> CaptureAttempt {
+        CaptureAttempt(
+            authorizationID: row["authorization_id"], number: row["number"], reference: row["reference"],
+            amount: row["amount"], state: CaptureAttempt.State(rawValue: row["state"]) ?? .unknown,
+            startedAt: Instant(millisecondsSinceEpoch: row["started_at"]),
+            finishedAt: (row["finished_at"] as Int64?).map(Instant.init(millisecondsSinceEpoch:)),
+            pspReference: row["psp_reference"], error: row["error"])
+    }
+
+    static func insert(_ db: Database, _ attempt: CaptureAttempt) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO capture_attempt (authorization_id, number, reference, amount, state, started_at, finished_at, psp_reference, error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            attempt.authorizationID, attempt.number, attempt.reference, attempt.amount,
+            attempt.state.rawValue,
+            attempt.startedAt.millisecondsSinceEpoch, attempt.finishedAt?.millisecondsSinceEpoch,
+            attempt.pspReference, attempt.error,
+        ])
+    }
+
+    static func update(_ db: Database, _ attempt: CaptureAttempt) throws {
+        try db.cachedStatement(
+            sql:
+                "UPDATE capture_attempt SET state = ?, finished_at = ?, psp_reference = ?, error = ? WHERE authorization_id = ? AND number = ?"
+        ).execute(arguments: [
+            attempt.state.rawValue, attempt.finishedAt?.millisecondsSinceEpoch, attempt.pspReference,
+            attempt.error,
+            attempt.authorizationID, attempt.number,
+        ])
+    }
+}
