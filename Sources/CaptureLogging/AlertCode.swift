@@ -7,17 +7,23 @@ import Logging
 /// raise a code at a higher level (e.g. `deadline_approaching` as the deadline gets very close);
 /// never lower than warning.
 ///
-/// | code | level | why |
-/// | --- | --- | --- |
-/// | `deadline_approaching` | warning | a deadline is within `alerts.warn_before`; time to act, nothing lost yet |
-/// | `authorization_expired` | critical | the promise is broken: the reservation lapsed uncaptured, money is lost |
-/// | `capture_failed` | warning | one attempt failed; the retry schedule continues on its own |
-/// | `capture_budget_exhausted` | error | automatic attempts stopped (`attention`); only a human can go on |
-/// | `payment_locked` | critical | the PSP locked the payment; only the merchant's call to support unlocks it, and the deadline keeps running |
-/// | `outcome_unknown` | warning | an attempt's outcome is unknown; reconciliation resolves it on its own (raise as error if it persists) |
-/// | `reconciliation_drift` | error | local state and the PSP disagree in a way the daemon will not resolve alone (`attention`) |
-/// | `captured_externally` | warning | captured in the PSP's back office; adopted, nothing lost, but someone should know |
-/// | `psp_unreachable` | error | no capture for that PSP can happen until it is reachable again; deadlines are at risk |
+/// - `deadline_approaching` — **warning**: a deadline is within `alerts.warn_before`; time to act,
+///   nothing is lost yet.
+/// - `authorization_expired` — **critical**: the promise is broken; the reservation lapsed
+///   uncaptured and the money is lost.
+/// - `capture_failed` — **warning**: one attempt failed; the retry schedule carries on by itself.
+/// - `capture_budget_exhausted` — **error**: automatic attempts stopped (`attention`); only a human
+///   can go on. (Raise it at warning one attempt before the budget is spent.)
+/// - `payment_locked` — **critical**: the PSP locked the payment; only the merchant's call to
+///   support unlocks it, and the deadline keeps running.
+/// - `outcome_unknown` — **warning**: an attempt's outcome is unknown and reconciliation resolves it
+///   by itself; escalate to error if it persists past the reconcile interval.
+/// - `reconciliation_drift` — **error**: local state and the PSP disagree in a way the daemon will
+///   not resolve alone (`attention`).
+/// - `captured_externally` — **warning**: captured in the PSP's back office; adopted, nothing lost,
+///   but someone should know.
+/// - `psp_unreachable` — **error**: no capture for that PSP can happen until it is reachable again;
+///   every deadline on it is at risk.
 public enum AlertCode: String, CaseIterable, Sendable {
     case deadlineApproaching = "deadline_approaching"
     case authorizationExpired = "authorization_expired"

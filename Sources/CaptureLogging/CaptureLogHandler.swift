@@ -1,9 +1,10 @@
+import Logging
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import Logging
 
 /// The daemon's and `capturectl`'s log handler: one line per record, logfmt or JSON, optional
 /// journald priority prefix, secrets redacted.

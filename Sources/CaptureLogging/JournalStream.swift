@@ -30,7 +30,9 @@ public enum JournalStream {
 
     /// Whether `descriptor` is the stream `journalStream` names.
     public static func isJournal(fileDescriptor descriptor: Int32, journalStream: String?) -> Bool {
-        guard journalStream != nil, let identity = identity(ofFileDescriptor: descriptor) else { return false }
+        guard journalStream != nil, let identity = identity(ofFileDescriptor: descriptor) else {
+            return false
+        }
         return matches(journalStream, device: identity.device, inode: identity.inode)
     }
 

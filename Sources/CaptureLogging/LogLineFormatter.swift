@@ -1,16 +1,18 @@
+import Logging
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import Logging
 
 /// Turns one log event into one line (without the trailing newline): redacted, escaped, with
 /// metadata keys in a stable order.
 struct LogLineFormatter: Sendable {
     /// Keys the line itself uses; metadata under these names is printed as `meta.<key>`.
     private var reservedKeys: Set<String> {
-        self.options.includeSourceLocation ? ["ts", "level", "msg", "source", "file"] : ["ts", "level", "msg"]
+        self.options.includeSourceLocation
+            ? ["ts", "level", "msg", "source", "file"] : ["ts", "level", "msg"]
     }
 
     let options: LogLineOptions
@@ -78,7 +80,8 @@ struct LogLineFormatter: Sendable {
     private func appendLogfmt(key: String, value: Logger.MetadataValue, to fields: inout [String]) {
         switch value {
         case .string(let string):
-            fields.append(LineEscaping.logfmtKey(key) + "=" + LineEscaping.logfmtValue(self.secrets.redact(string)))
+            fields.append(
+                LineEscaping.logfmtKey(key) + "=" + LineEscaping.logfmtValue(self.secrets.redact(string)))
         case .stringConvertible(let convertible):
             let string = self.secrets.redact(convertible.description)
             fields.append(LineEscaping.logfmtKey(key) + "=" + LineEscaping.logfmtValue(string))

@@ -46,6 +46,7 @@ public struct LoggingConfigurationError: Error, Hashable, CustomStringConvertibl
     }
 
     public var description: String {
-        "\(self.key): \(self.code) \"\(self.value)\"; expected one of \(self.accepted.joined(separator: ", "))"
+        let choices = self.accepted.joined(separator: ", ")
+        return "\(self.key): \(self.code) \"\(self.value)\"; expected one of \(choices)"
     }
 }

@@ -9,8 +9,8 @@ import Synchronization
 /// received (an access token); every handler created by ``CaptureLoggingSystem`` shares one registry.
 ///
 /// Each secret is also matched in its percent-encoded form (as it appears in a form-encoded OAuth
-/// body). Surrounding whitespace is ignored (credential files usually end with a newline) and
-/// empty secrets are ignored.
+/// body) and with `/` escaped as `\/` (as some JSON encoders write it). Surrounding whitespace is
+/// ignored (credential files usually end with a newline) and empty secrets are ignored.
 public final class SecretRegistry: Sendable {
     /// What replaces a secret in a log line.
     public static let marker = "[redacted]"
@@ -30,18 +30,18 @@ public final class SecretRegistry: Sendable {
     public func register(_ secret: String) {
         let trimmed = secret.trimmingWhitespace()
         guard !trimmed.isEmpty else { return }
-        let forms = Set([Array(trimmed.utf8), Array(percentEncoded(trimmed).utf8)])
+        // As written, percent-encoded (form bodies), and with `/` escaped as `\/` (some JSON encoders).
+        let forms = Set([
+            Array(trimmed.utf8),
+            Array(percentEncoded(trimmed).utf8),
+            Array(trimmed.replacing("/", with: "\\/").utf8),
+        ])
         self.needles.withLock { needles in
             for form in forms where !needles.contains(form) {
                 needles.append(form)
             }
             needles.sort { $0.count > $1.count }
         }
-    }
-
-    /// How many distinct byte patterns are matched (a secret and its percent-encoded form count twice).
-    var patternCount: Int {
-        self.needles.withLock { $0.count }
     }
 
     /// `text` with every occurrence of a registered secret replaced by ``marker``.

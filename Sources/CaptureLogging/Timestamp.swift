@@ -10,7 +10,10 @@
 /// and safe to call from any thread.
 enum Timestamp {
     static func rfc3339(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // Round to the microsecond first: a Double near 1.8e9 s is only exact to ~0.2 µs, and
+        // flooring `.123` straight to milliseconds could print `.122`.
+        let microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let milliseconds = microseconds.floorDividedBy(1000).quotient
         let (seconds, millisecond) = milliseconds.floorDividedBy(1000)
         let (days, secondOfDay) = seconds.floorDividedBy(86_400)
         let (year, month, day) = civilDate(daysSinceEpoch: days)

@@ -85,9 +85,9 @@ public struct SystemdNotifier: Sendable {
 
     /// `RELOADING=1` with `MONOTONIC_USEC=` (required by `Type=notify-reload`); send ``ready()``
     /// when the reload is done.
-    public func reloading(monotonicMicroseconds: UInt64 = SystemdNotifier.monotonicMicroseconds()) throws(
-        SystemdNotifyError
-    ) {
+    public func reloading(monotonicMicroseconds: UInt64 = SystemdNotifier.monotonicMicroseconds())
+        throws(SystemdNotifyError)
+    {
         try self.send(["RELOADING=1", "MONOTONIC_USEC=\(monotonicMicroseconds)"])
     }
 
@@ -134,10 +134,13 @@ public struct SystemdNotifier: Sendable {
         String(text.map { $0.isNewline ? " " : $0 })
     }
 
-    private static func sendDatagram(_ payload: [UInt8], to address: NotifySocketAddress) throws(SystemdNotifyError) {
+    private static func sendDatagram(_ payload: [UInt8], to address: NotifySocketAddress)
+        throws(SystemdNotifyError)
+    {
         let descriptor = makeDatagramSocket()
         guard descriptor >= 0 else {
-            throw SystemdNotifyError(code: .socketCreationFailed, socket: address.description, errorNumber: errno)
+            throw SystemdNotifyError(
+                code: .socketCreationFailed, socket: address.description, errorNumber: errno)
         }
         defer { close(descriptor) }
 
