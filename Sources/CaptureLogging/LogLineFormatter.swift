@@ -19,7 +19,7 @@ struct LogLineFormatter: Sendable {
     let secrets: SecretRegistry
 
     func format(_ event: LogEvent, metadata: Logger.Metadata, at date: Date) -> String {
-        let message = self.secrets.redact(event.message.description)
+        let message = self.clean(event.message.description)
         let entries = self.entries(metadata: metadata, error: event.error)
         let prefix = self.options.journalPriorityPrefix ? event.level.journalPriorityPrefix : ""
         let timestamp = self.options.includeTimestamp ? Timestamp.rfc3339(date) : nil
@@ -57,6 +57,24 @@ struct LogLineFormatter: Sendable {
         }
     }
 
+    /// A message or value as printed: secrets redacted first (so a cut can never expose part of
+    /// one), then cut to `maximumValueBytes` on a character boundary.
+    private func clean(_ text: String) -> String {
+        let redacted = self.secrets.redact(text)
+        let limit = self.options.maximumValueBytes
+        guard redacted.utf8.count > limit else { return redacted }
+        let marker = "…[truncated]"
+        var kept = 0
+        var end = redacted.startIndex
+        for index in redacted.indices {
+            let size = redacted[index].utf8.count
+            if kept + size > limit - marker.utf8.count { break }
+            kept += size
+            end = redacted.index(after: index)
+        }
+        return String(redacted[..<end]) + marker
+    }
+
     /// Metadata plus the attached error, keys redacted and sorted, reserved names moved aside.
     private func entries(metadata: Logger.Metadata, error: (any Error)?) -> [(String, Logger.MetadataValue)] {
         var merged = metadata
@@ -81,9 +99,9 @@ struct LogLineFormatter: Sendable {
         switch value {
         case .string(let string):
             fields.append(
-                LineEscaping.logfmtKey(key) + "=" + LineEscaping.logfmtValue(self.secrets.redact(string)))
+                LineEscaping.logfmtKey(key) + "=" + LineEscaping.logfmtValue(self.clean(string)))
         case .stringConvertible(let convertible):
-            let string = self.secrets.redact(convertible.description)
+            let string = self.clean(convertible.description)
             fields.append(LineEscaping.logfmtKey(key) + "=" + LineEscaping.logfmtValue(string))
         case .dictionary(let dictionary):
             guard !dictionary.isEmpty else {
@@ -113,10 +131,10 @@ struct LogLineFormatter: Sendable {
     private func jsonValue(_ value: Logger.MetadataValue) -> String {
         switch value {
         case .string(let string):
-            return LineEscaping.jsonString(self.secrets.redact(string))
+            return LineEscaping.jsonString(self.clean(string))
         case .stringConvertible(let convertible):
             let description = convertible.description
-            let redacted = self.secrets.redact(description)
+            let redacted = self.clean(description)
             if redacted == description, Self.isJSONLiteral(convertible) {
                 return description
             }

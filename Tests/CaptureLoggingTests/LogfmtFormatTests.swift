@@ -91,6 +91,18 @@ struct LogfmtFormatTests {
         )
     }
 
+    @Test("a huge value is cut on a character boundary and marked, so journald keeps it one entry")
+    func truncation() {
+        let collector = LineCollector()
+        let huge = String(repeating: "å", count: 100_000)
+        collector.logger(options: LogLineOptions(includeTimestamp: false, maximumValueBytes: 100))
+            .error("m", metadata: ["body": "\(huge)"])
+        let line = collector.lines.first ?? ""
+        #expect(line.hasPrefix("level=error msg=m body=åå"))
+        #expect(line.hasSuffix("å…[truncated]"))
+        #expect(line.utf8.count <= "level=error msg=m body=".utf8.count + 100)
+    }
+
     @Test("metadata named like a line field is moved aside, not duplicated")
     func reservedKeys() {
         let collector = LineCollector()
