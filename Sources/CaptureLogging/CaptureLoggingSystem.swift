@@ -23,13 +23,15 @@ public enum CaptureLoggingSystem {
     ///   - format: `log.format`.
     ///   - secrets: secrets known at start (client secrets, tokens), redacted from every line.
     ///   - environment: the process environment; `$JOURNAL_STREAM` decides the journald prefix.
+    ///   - metadataProvider: contextual metadata added to every record (e.g. from a task-local).
     /// - Returns: the shared secret registry, to register secrets learned later (access tokens).
     @discardableResult
     public static func bootstrap(
         level: Logger.Level,
         format: LogFormat,
         secrets: some Sequence<String> = [String](),
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        metadataProvider: Logger.MetadataProvider? = nil
     ) -> SecretRegistry {
         let registry = SecretRegistry(secrets)
         LoggingSystem.bootstrap(
@@ -38,7 +40,7 @@ public enum CaptureLoggingSystem {
                 options: self.options(format: format, environment: environment),
                 secrets: registry
             ),
-            metadataProvider: nil
+            metadataProvider: metadataProvider
         )
         return registry
     }
@@ -52,8 +54,8 @@ public enum CaptureLoggingSystem {
         )
     }
 
-    /// The factory ``bootstrap(level:format:secrets:environment:)`` installs; usable directly with
-    /// `Logger(label:factory:)` where a global bootstrap is unwanted (tests, tools).
+    /// The factory ``bootstrap(level:format:secrets:environment:metadataProvider:)`` installs;
+    /// usable directly with `Logger(label:factory:)` where a global bootstrap is unwanted (tests).
     public static func handlerFactory(
         level: Logger.Level,
         options: LogLineOptions,

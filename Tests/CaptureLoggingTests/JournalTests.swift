@@ -86,4 +86,21 @@ struct JournalTests {
         )
         #expect(CaptureLoggingSystem.options(format: .logfmt, environment: [:]) == LogLineOptions())
     }
+
+    @Test("the bootstrap factory builds handlers with the level, options, secrets and provider given")
+    func handlerFactory() {
+        let collector = LineCollector()
+        let factory = CaptureLoggingSystem.handlerFactory(
+            level: .notice,
+            options: LogLineOptions(journalPriorityPrefix: true),
+            secrets: SecretRegistry(["hunter2"]),
+            sink: collector.sink
+        )
+        let logger = Logger(label: "captured") { label in
+            factory(label, Logger.MetadataProvider { ["pid": "1"] })
+        }
+        logger.info("dropped")
+        logger.notice("password hunter2")
+        #expect(collector.lines == [#"<5>level=notice msg="password [redacted]" pid=1"#])
+    }
 }
