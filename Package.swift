@@ -134,6 +134,7 @@ let package = Package(
         ),
         .testTarget(name: "CaptureConfigTests", dependencies: ["CaptureConfig", "CaptureCore"]),
         .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),
+        .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
         .testTarget(name: "CapturectlTests", dependencies: ["CaptureCore", "CaptureStore"]),
     ]
 )
