@@ -50,7 +50,7 @@ let package = Package(
         // Log lines an operator reads: logfmt or JSON, journald priority prefixes, alerts.
         .target(
             name: "CaptureLogging",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: ["CaptureCore", .product(name: "Logging", package: "swift-log")]
         ),
         // The sd_notify datagram protocol (READY=1, STATUS=, WATCHDOG=1, STOPPING=1).
         .target(name: "SystemdNotify"),

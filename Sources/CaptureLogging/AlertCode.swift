@@ -1,6 +1,7 @@
+import CaptureCore
 import Logging
 
-/// The alert codes of PRODUCT.md ("Alerts"). The raw value is what appears as `alert=<code>`;
+/// The alert codes of PRODUCT.md ("Alerts"), defined in CaptureCore. The raw value is what appears as `alert=<code>`;
 /// monitoring routes on it, so these never change.
 ///
 /// Each code has a default level — the severity of the situation when it starts. The daemon may
@@ -24,17 +25,9 @@ import Logging
 ///   but someone should know.
 /// - `psp_unreachable` — **error**: no capture for that PSP can happen until it is reachable again;
 ///   every deadline on it is at risk.
-public enum AlertCode: String, CaseIterable, Sendable {
-    case deadlineApproaching = "deadline_approaching"
-    case authorizationExpired = "authorization_expired"
-    case captureFailed = "capture_failed"
-    case captureBudgetExhausted = "capture_budget_exhausted"
-    case paymentLocked = "payment_locked"
-    case outcomeUnknown = "outcome_unknown"
-    case reconciliationDrift = "reconciliation_drift"
-    case capturedExternally = "captured_externally"
-    case pspUnreachable = "psp_unreachable"
+public typealias AlertCode = Alert.Code
 
+extension Alert.Code {
     /// The level this alert is raised at unless the caller escalates it (see the table above).
     public var level: Logger.Level {
         switch self {
