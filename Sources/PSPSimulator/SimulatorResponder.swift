@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -48,7 +49,7 @@ struct SimulatorResponder: HTTPResponder {
         let trimmed = segments.last == "" ? Array(segments.dropLast()) : segments
         let method = request.method
         let authorization = request.headers[.authorization]
-        let host = request.headers[.host] ?? request.head.authority ?? "127.0.0.1"
+        let host = request.head.authority ?? "127.0.0.1"
 
         // Bambora
         if method == .post, trimmed == ["connect", "token"] {
