@@ -77,6 +77,8 @@ extension SimulatorState {
         let amount = (object["amount"] as? NSNumber)?.int64Value ?? payment.remaining
         let comment = object["comment"] as? String
         let fault = self.nextFault(key)
+        // nextFault consumed from the stored payment; keep this copy in step before writing it back.
+        payment.faults = self.payments[key]?.faults ?? []
 
         func refuse(_ reply: SimReply, outcome: String) -> SimReply {
             payment.consecutiveFailures += 1

@@ -93,6 +93,8 @@ extension SimulatorState {
             return .swedbankProblem(403, resource, "forbidden", "Forbidden", "Too many failed capture attempts; contact Swedbank Pay.")
         }
         let fault = self.nextFault(key)
+        // nextFault consumed from the stored payment; keep this copy in step before writing it back.
+        payment.faults = self.payments[key]?.faults ?? []
 
         func fail(_ reply: SimReply, outcome: String, listed: String? = "Failed") -> SimReply {
             payment.consecutiveFailures += 1

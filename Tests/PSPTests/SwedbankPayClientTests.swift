@@ -48,8 +48,9 @@ struct SwedbankPayClientTests {
             )
             for _ in 1...4 { _ = await psps.swedbank.capture(captureRequest(locator, amount: 100, vat: 0)) }
             #expect(await psps.ledger(locator)?.consecutiveFailures == 4)
-            guard case .captured = await psps.swedbank.capture(captureRequest(locator, amount: 100, vat: 0)) else {
-                Issue.record("expected captured")
+            let outcome = await psps.swedbank.capture(captureRequest(locator, amount: 100, vat: 0))
+            guard case .captured = outcome else {
+                Issue.record("expected captured, got \(outcome)")
                 return
             }
             let ledger = try #require(await psps.ledger(locator))
