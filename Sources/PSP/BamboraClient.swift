@@ -61,7 +61,8 @@ public final class BamboraClient: PaymentProvider {
         let logger = self.logger(for: locator)
         let exchange: HTTPExchange
         do {
-            exchange = try await self.authorizedExchange(.GET, self.paymentURL(locator), body: nil, logger: logger)
+            exchange = try await self.authorizedExchange(
+                .GET, self.paymentURL(locator), body: nil, logger: logger)
         } catch {
             throw error.with(payment: locator.payment)
         }
@@ -70,7 +71,8 @@ public final class BamboraClient: PaymentProvider {
         }
         guard let document = exchange.decode(BamboraPaymentDocument.self) else {
             logger.debug("PSP answer unreadable", metadata: ["http.status": "\(exchange.status)"])
-            throw PSPError.malformedResponse.with(psp: .bambora, payment: locator.payment, httpStatus: exchange.status)
+            throw PSPError.malformedResponse.with(
+                psp: .bambora, payment: locator.payment, httpStatus: exchange.status)
         }
         return document.snapshot(payment: locator.payment)
     }
@@ -90,7 +92,8 @@ public final class BamboraClient: PaymentProvider {
         do {
             bytes = ByteBuffer(data: try JSONEncoder().encode(body))
         } catch {
-            return .refused(CaptureRefusal(cause: .invalidRequest, detail: "capture body", countsTowardLock: false))
+            return .refused(
+                CaptureRefusal(cause: .invalidRequest, detail: "capture body", countsTowardLock: false))
         }
         let url = self.paymentURL(request.locator) + "capture/"
         let exchange: HTTPExchange
@@ -98,11 +101,11 @@ public final class BamboraClient: PaymentProvider {
             exchange = try await self.authorizedExchange(.POST, url, body: bytes, logger: logger)
         } catch {
             let outcome = CaptureExchangeFailure(error: error).outcome
-            Self.log(outcome, logger: logger)
+            outcome.log(to: logger)
             return outcome
         }
         let outcome = Self.outcome(of: exchange, request: request)
-        Self.log(outcome, logger: logger)
+        outcome.log(to: logger)
         return outcome
     }
 
@@ -152,7 +155,8 @@ public final class BamboraClient: PaymentProvider {
             case 401, 403: .unauthorized
             default: .httpStatus
             }
-        return base.with(psp: .bambora, httpStatus: exchange.status, errorType: problem?.name, detail: problem?.summary)
+        return base.with(
+            psp: .bambora, httpStatus: exchange.status, errorType: problem?.name, detail: problem?.summary)
     }
 
     static func outcome(of exchange: HTTPExchange, request: CaptureRequest) -> CaptureOutcome {
@@ -160,7 +164,8 @@ public final class BamboraClient: PaymentProvider {
         if exchange.isSuccess {
             guard let document = exchange.decode(BamboraPaymentDocument.self) else {
                 return .unknown(
-                    UnknownOutcome(cause: .malformedResponse, httpStatus: status, detail: "success without a payment")
+                    UnknownOutcome(
+                        cause: .malformedResponse, httpStatus: status, detail: "success without a payment")
                 )
             }
             let snapshot = document.snapshot(payment: request.locator.payment)
@@ -182,7 +187,8 @@ public final class BamboraClient: PaymentProvider {
         let detail = problem?.summary
         switch status {
         case 402:
-            return .refused(CaptureRefusal(cause: .declined, errorType: name, httpStatus: status, detail: detail))
+            return .refused(
+                CaptureRefusal(cause: .declined, errorType: name, httpStatus: status, detail: detail))
         case 409:
             return .transient(
                 TransientFailure(
@@ -204,7 +210,9 @@ public final class BamboraClient: PaymentProvider {
             )
         case 404:
             return .refused(
-                CaptureRefusal(cause: .notFound, errorType: name, httpStatus: status, detail: detail, countsTowardLock: false)
+                CaptureRefusal(
+                    cause: .notFound, errorType: name, httpStatus: status, detail: detail,
+                    countsTowardLock: false)
             )
         case 401, 403:
             return .refused(
@@ -217,19 +225,23 @@ public final class BamboraClient: PaymentProvider {
                 )
             )
         case 400:
-            return .refused(CaptureRefusal(cause: .invalidRequest, errorType: name, httpStatus: status, detail: detail))
+            return .refused(
+                CaptureRefusal(cause: .invalidRequest, errorType: name, httpStatus: status, detail: detail))
         case 429:
             return .transient(
-                TransientFailure(cause: .rateLimited, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
+                TransientFailure(
+                    cause: .rateLimited, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
             )
         case 503:
             return .transient(
-                TransientFailure(cause: .unavailable, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
+                TransientFailure(
+                    cause: .unavailable, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
             )
         case 500...599:
             return .unknown(UnknownOutcome(cause: .serverError, httpStatus: status, detail: detail))
         default:
-            return .refused(CaptureRefusal(cause: .other, errorType: name, httpStatus: status, detail: detail))
+            return .refused(
+                CaptureRefusal(cause: .other, errorType: name, httpStatus: status, detail: detail))
         }
     }
 
@@ -239,9 +251,6 @@ public final class BamboraClient: PaymentProvider {
         return logger
     }
 
-    static func log(_ outcome: CaptureOutcome, logger: Logger) {
-        logger.debug("PSP capture outcome", metadata: outcome.metadata)
-    }
 }
 
 /// A capture exchange that produced no HTTP answer, classified.
@@ -270,31 +279,5 @@ struct CaptureExchangeFailure: Error {
             return .unknown(UnknownOutcome(cause: .timeout))
         }
         return .unknown(UnknownOutcome(cause: .connectionLost, detail: self.error.detail))
-    }
-}
-
-extension CaptureOutcome {
-    /// Log metadata: outcome class, HTTP status, PSP error type. Never a credential.
-    var metadata: Logger.Metadata {
-        var metadata: Logger.Metadata = [:]
-        switch self {
-        case .captured(let receipt):
-            metadata["outcome"] = "captured"
-            if let id = receipt.transactionID { metadata["psp.transaction"] = "\(id)" }
-        case .refused(let refusal):
-            metadata["outcome"] = "refused"
-            metadata["psp.refusal"] = "\(refusal.cause.rawValue)"
-            if let status = refusal.httpStatus { metadata["http.status"] = "\(status)" }
-            if let type = refusal.errorType { metadata["psp.error_type"] = "\(type)" }
-        case .transient(let failure):
-            metadata["outcome"] = "transient"
-            metadata["psp.failure"] = "\(failure.cause.rawValue)"
-            if let status = failure.httpStatus { metadata["http.status"] = "\(status)" }
-        case .unknown(let unknown):
-            metadata["outcome"] = "unknown"
-            metadata["psp.failure"] = "\(unknown.cause.rawValue)"
-            if let status = unknown.httpStatus { metadata["http.status"] = "\(status)" }
-        }
-        return metadata
     }
 }

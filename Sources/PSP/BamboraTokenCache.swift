@@ -73,7 +73,8 @@ actor BamboraTokenCache {
             )
         }
         guard let document = exchange.decode(BamboraTokenDocument.self), !document.accessToken.isEmpty else {
-            throw PSPError.tokenUnavailable.with(psp: .bambora, detail: "token endpoint answered without access_token")
+            throw PSPError.tokenUnavailable.with(
+                psp: .bambora, detail: "token endpoint answered without access_token")
         }
         let refreshAt = document.expiresIn.map { seconds -> ContinuousClock.Instant in
             let lifetime = Duration.seconds(max(0, seconds))

@@ -70,7 +70,8 @@ struct BamboraPaymentDocument: Decodable, Sendable {
         let currency = self.currency ?? authorizations.first?.currency ?? operations.first?.currency ?? ""
 
         var captures: [CaptureTransaction] = []
-        for (index, operation) in operations.enumerated() where (operation.type ?? "").lowercased() == "capture" {
+        for (index, operation) in operations.enumerated()
+        where (operation.type ?? "").lowercased() == "capture" {
             captures.append(
                 CaptureTransaction(
                     id: operation.id ?? "operation-\(index)",

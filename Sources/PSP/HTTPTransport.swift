@@ -17,7 +17,8 @@ public enum PSPHTTPClient {
             redirectConfiguration: .disallow,
             timeout: .init(connect: min(timeout, .seconds(10)).timeAmount, read: timeout.timeAmount)
         )
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, maxConcurrentCaptures)
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(
+            1, maxConcurrentCaptures)
         configuration.connectionPool.retryConnectionEstablishment = false
         return configuration
     }
@@ -105,11 +106,13 @@ struct HTTPTransport: Sendable {
         }
         do {
             let body = try await response.body.collect(upTo: Self.maximumBodySize)
-            return .success(HTTPExchange(status: Int(response.status.code), headers: response.headers, body: body))
+            return .success(
+                HTTPExchange(status: Int(response.status.code), headers: response.headers, body: body))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             return .failure(.timedOut)
         } catch {
-            return .failure(.connectionLost("connection broke while reading the response (\(Self.name(of: error)))"))
+            return .failure(
+                .connectionLost("connection broke while reading the response (\(Self.name(of: error)))"))
         }
     }
 

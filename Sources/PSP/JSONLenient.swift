@@ -46,7 +46,8 @@ struct ProblemDocument: Decodable, Sendable, Hashable {
         self.instance = container.lenientString(.instance)
         self.problems = try? container.decodeIfPresent([Item].self, forKey: .problems)
         guard self.type != nil || self.title != nil || self.status != nil else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not a problem document"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "not a problem document"))
         }
     }
 
@@ -59,8 +60,10 @@ struct ProblemDocument: Decodable, Sendable, Hashable {
 
     /// Title and detail, for operators; never contains request headers.
     var summary: String? {
-        let parts = [self.title, self.detail].compactMap { $0?.trimmingCharacters(in: .whitespacesAndNewlines) }
-            .filter { !$0.isEmpty }
+        let parts = [self.title, self.detail].compactMap {
+            $0?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        .filter { !$0.isEmpty }
         return parts.isEmpty ? nil : parts.joined(separator: ": ")
     }
 }

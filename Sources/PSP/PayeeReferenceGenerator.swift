@@ -54,7 +54,9 @@ public final class PayeeReferenceGenerator: Sendable {
         switch self.mode {
         case .alphanumeric:
             return (1...30).contains(reference.count)
-                && reference.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }
+                && reference.unicodeScalars.allSatisfy {
+                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))
+                }
         case .twelveDigits:
             return reference.count == 12 && reference.unicodeScalars.allSatisfy { ("0"..."9").contains($0) }
         }

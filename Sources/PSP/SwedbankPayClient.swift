@@ -84,22 +84,24 @@ public final class SwedbankPayClient: PaymentProvider {
                 outcome = .transient(TransientFailure(cause: .connectionFailed, detail: error.detail))
             } else {
                 outcome = .transient(
-                    TransientFailure(cause: .paymentUnreadable, httpStatus: error.httpStatus, detail: error.description)
+                    TransientFailure(
+                        cause: .paymentUnreadable, httpStatus: error.httpStatus, detail: error.description)
                 )
             }
-            BamboraClient.log(outcome, logger: logger)
+            outcome.log(to: logger)
             return outcome
         }
         guard let operation = document.operation(rel: "create-capture") else {
             let outcome = CaptureOutcome.refused(
                 CaptureRefusal(
                     cause: .noCaptureOperation,
-                    detail: "the payment offers no create-capture operation (nothing left, cancelled or locked)",
+                    detail:
+                        "the payment offers no create-capture operation (nothing left, cancelled or locked)",
                     countsTowardLock: false,
                     needsReconciliation: true
                 )
             )
-            BamboraClient.log(outcome, logger: logger)
+            outcome.log(to: logger)
             return outcome
         }
         guard let url = self.resolve(operation.href) else {
@@ -111,7 +113,7 @@ public final class SwedbankPayClient: PaymentProvider {
                     needsReconciliation: true
                 )
             )
-            BamboraClient.log(outcome, logger: logger)
+            outcome.log(to: logger)
             return outcome
         }
         let body = SwedbankCaptureBody(
@@ -126,7 +128,8 @@ public final class SwedbankPayClient: PaymentProvider {
         do {
             bytes = ByteBuffer(data: try JSONEncoder().encode(body))
         } catch {
-            return .refused(CaptureRefusal(cause: .invalidRequest, detail: "capture body", countsTowardLock: false))
+            return .refused(
+                CaptureRefusal(cause: .invalidRequest, detail: "capture body", countsTowardLock: false))
         }
         logger.debug("PSP request", metadata: ["http.method": "POST"])
         let outcome: CaptureOutcome
@@ -141,26 +144,30 @@ public final class SwedbankPayClient: PaymentProvider {
             logger.debug("PSP response", metadata: ["http.status": "\(exchange.status)"])
             outcome = Self.outcome(of: exchange, request: request)
         }
-        BamboraClient.log(outcome, logger: logger)
+        outcome.log(to: logger)
         return outcome
     }
 
     // MARK: - Reading
 
-    private func paymentDocument(_ locator: PaymentLocator) async throws(PSPError) -> SwedbankPaymentDocument {
+    private func paymentDocument(_ locator: PaymentLocator) async throws(PSPError) -> SwedbankPaymentDocument
+    {
         let exchange = try await self.get(self.url(forPath: locator.payment), locator: locator)
         guard let document = exchange.decode(SwedbankPaymentDocument.self) else {
-            throw PSPError.malformedResponse.with(psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
+            throw PSPError.malformedResponse.with(
+                psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
         }
         return document
     }
 
-    private func captures(_ locator: PaymentLocator, capturesID: String?) async throws(PSPError) -> [CaptureTransaction]
+    private func captures(_ locator: PaymentLocator, capturesID: String?) async throws(PSPError)
+        -> [CaptureTransaction]
     {
         let path = capturesID ?? (locator.payment.trimmingSuffix("/") + "/captures")
         let exchange = try await self.get(self.url(forPath: path), locator: locator)
         guard let document = exchange.decode(SwedbankCapturesDocument.self) else {
-            throw PSPError.malformedResponse.with(psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
+            throw PSPError.malformedResponse.with(
+                psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
         }
         return document.captures
     }
@@ -231,7 +238,8 @@ public final class SwedbankPayClient: PaymentProvider {
         if exchange.isSuccess {
             guard let document = exchange.decode(SwedbankCaptureResponseDocument.self) else {
                 return .unknown(
-                    UnknownOutcome(cause: .malformedResponse, httpStatus: status, detail: "success without a capture")
+                    UnknownOutcome(
+                        cause: .malformedResponse, httpStatus: status, detail: "success without a capture")
                 )
             }
             let transaction = document.capture.transaction
@@ -280,24 +288,30 @@ public final class SwedbankPayClient: PaymentProvider {
             )
         case 404:
             return .refused(
-                CaptureRefusal(cause: .notFound, errorType: name, httpStatus: status, detail: detail, countsTowardLock: false)
+                CaptureRefusal(
+                    cause: .notFound, errorType: name, httpStatus: status, detail: detail,
+                    countsTowardLock: false)
             )
         case 400:
-            return .refused(CaptureRefusal(cause: .invalidRequest, errorType: name, httpStatus: status, detail: detail))
+            return .refused(
+                CaptureRefusal(cause: .invalidRequest, errorType: name, httpStatus: status, detail: detail))
         case 429:
             return .transient(
-                TransientFailure(cause: .rateLimited, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
+                TransientFailure(
+                    cause: .rateLimited, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
             )
         case 503:
             return .transient(
-                TransientFailure(cause: .unavailable, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
+                TransientFailure(
+                    cause: .unavailable, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
             )
         case 500...599:
             return .unknown(UnknownOutcome(cause: .serverError, httpStatus: status, detail: detail))
         default:
             // 403 (forbidden, acquirererror, configurationerror) and anything else: a refusal that
             // counts toward the lock unless proven otherwise.
-            return .refused(CaptureRefusal(cause: .declined, errorType: name, httpStatus: status, detail: detail))
+            return .refused(
+                CaptureRefusal(cause: .declined, errorType: name, httpStatus: status, detail: detail))
         }
     }
 

@@ -10,7 +10,9 @@ public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, Custo
     /// Connection pool size, `max_concurrent_captures`.
     public var maxConcurrentCaptures: Int
 
-    public init(apiURL: String, token: String, timeout: Duration = .seconds(30), maxConcurrentCaptures: Int = 16) {
+    public init(
+        apiURL: String, token: String, timeout: Duration = .seconds(30), maxConcurrentCaptures: Int = 16
+    ) {
         self.apiURL = apiURL
         self.token = token
         self.timeout = timeout

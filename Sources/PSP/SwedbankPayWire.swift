@@ -38,7 +38,8 @@ struct SwedbankPaymentDocument: Decodable, Sendable {
             self.remainingCancellationAmount = container.lenientInt64(.remainingCancellationAmount)
             self.remainingReversalAmount = container.lenientInt64(.remainingReversalAmount)
             self.capturesID = (try? container.decodeIfPresent(Resource.self, forKey: .captures))?.id
-            self.transactions = (try? container.decodeIfPresent(Resource.self, forKey: .transactions))?
+            self.transactions =
+                (try? container.decodeIfPresent(Resource.self, forKey: .transactions))?
                 .transactionList
         }
     }
@@ -114,7 +115,8 @@ struct SwedbankTransaction: Decodable, Sendable {
     var problem: ProblemDocument?
 
     private enum CodingKeys: String, CodingKey {
-        case id, created, updated, type, state, number, amount, vatAmount, description, payeeReference, problem
+        case id, created, updated, type, state, number, amount, vatAmount, description, payeeReference,
+            problem
     }
 
     init(from decoder: any Decoder) throws {
@@ -169,7 +171,9 @@ struct SwedbankCapturesDocument: Decodable, Sendable {
         let lists = try container.nestedContainer(keyedBy: ListKeys.self, forKey: .captures)
         if let entries = try lists.decodeIfPresent([SwedbankCaptureEntry].self, forKey: .captureList) {
             self.entries = entries
-        } else if let transactions = try lists.decodeIfPresent([SwedbankTransaction].self, forKey: .transactionList) {
+        } else if let transactions = try lists.decodeIfPresent(
+            [SwedbankTransaction].self, forKey: .transactionList)
+        {
             self.entries = transactions.map { SwedbankCaptureEntry(id: $0.id, transaction: $0) }
         } else {
             self.entries = []

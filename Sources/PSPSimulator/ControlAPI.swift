@@ -1,4 +1,16 @@
-/// Bodies of the control API under `/_sim/` (all JSON).
+/// Bodies of the control API under `/_sim/` (all JSON), for tests and tools outside the process.
+///
+/// | route | body | answer |
+/// | --- | --- | --- |
+/// | `POST /_sim/payments` | ``CreatePayment`` `{"psp":"bambora","payment":"order/42","amount":1000,"currency":"SEK"}` | `201 {"psp","payment"}` |
+/// | `POST /_sim/faults` | ``Faults`` `{"psp":"swedbankpay","payment":"/psp/creditcard/payments/<id>","enqueue":[{"kind":"serverError","status":500}],"standing":{"kind":"refuse"},"clear":false}` | `200`, `404` |
+/// | `POST /_sim/back-office/capture` | ``PaymentAction`` `{"psp","payment","amount"?}` | `200`, `404` |
+/// | `POST /_sim/back-office/cancel` | ``PaymentAction`` `{"psp","payment"}` | `200`, `404` |
+/// | `POST /_sim/expire` | ``PaymentAction`` `{"psp","payment"}` | `200`, `404` |
+/// | `POST /_sim/token-endpoint` | ``TokenEndpoint`` `{"down":true}` | `200` |
+/// | `POST /_sim/revoke-tokens` | none | `200` |
+/// | `POST /_sim/reset` | none | `200` |
+/// | `GET /_sim/ledger` | none | `200` ``Ledger`` |
 public enum ControlAPI {
     /// `POST /_sim/payments` → `201 {"psp": ..., "payment": ...}`.
     public struct CreatePayment: Codable, Sendable {
@@ -11,7 +23,10 @@ public enum ControlAPI {
         public var currency: String
         public var vatAmount: Int64?
 
-        public init(psp: SimulatedPSP, payment: String? = nil, merchant: String? = nil, amount: Int64, currency: String, vatAmount: Int64? = nil) {
+        public init(
+            psp: SimulatedPSP, payment: String? = nil, merchant: String? = nil, amount: Int64,
+            currency: String, vatAmount: Int64? = nil
+        ) {
             self.psp = psp
             self.payment = payment
             self.merchant = merchant
@@ -43,7 +58,10 @@ public enum ControlAPI {
         /// Clears the queue and the standing fault first.
         public var clear: Bool?
 
-        public init(psp: SimulatedPSP, payment: String, enqueue: [SimulatedFault]? = nil, standing: SimulatedFault? = nil, clear: Bool? = nil) {
+        public init(
+            psp: SimulatedPSP, payment: String, enqueue: [SimulatedFault]? = nil,
+            standing: SimulatedFault? = nil, clear: Bool? = nil
+        ) {
             self.psp = psp
             self.payment = payment
             self.enqueue = enqueue

@@ -31,7 +31,8 @@ public struct SimulatedFault: Codable, Sendable, Hashable, CustomStringConvertib
     public var retryAfterSeconds: Int?
     public var delayMilliseconds: Int?
 
-    public init(kind: Kind, status: Int? = nil, retryAfterSeconds: Int? = nil, delayMilliseconds: Int? = nil) {
+    public init(kind: Kind, status: Int? = nil, retryAfterSeconds: Int? = nil, delayMilliseconds: Int? = nil)
+    {
         self.kind = kind
         self.status = status
         self.retryAfterSeconds = retryAfterSeconds

@@ -16,7 +16,8 @@ struct SimulatorResponder: HTTPResponder {
     func respond(to request: Request, context: Context) async throws -> Response {
         var request = request
         let body = Data(buffer: try await request.collectBody(upTo: 1 << 20))
-        if self.latency > .zero {
+        // Latency applies to the PSP routes, not to the control API.
+        if self.latency > .zero, request.head.path?.hasPrefix("/_sim/") != true {
             try await Task.sleep(for: self.latency)
         }
         let rawPath = String(request.head.path?.split(separator: "?", maxSplits: 1).first ?? "")
@@ -41,7 +42,8 @@ struct SimulatorResponder: HTTPResponder {
                 }
             )
         }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+        return Response(
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
     }
 
     private func reply(request: Request, rawPath: String, body: Data) async -> SimReply {
@@ -56,14 +58,19 @@ struct SimulatorResponder: HTTPResponder {
             return await self.state.bamboraToken(authorization: authorization)
         }
         if trimmed.count >= 5, trimmed[0] == "v1", trimmed[1] == "merchants", trimmed[3] == "payments" {
-            guard let merchant = PathSegmentDecoder.decode(trimmed[2]), let reference = PathSegmentDecoder.decode(trimmed[4])
+            guard let merchant = PathSegmentDecoder.decode(trimmed[2]),
+                let reference = PathSegmentDecoder.decode(trimmed[4])
             else { return .bamboraProblem(400, nil, "Bad request", "Invalid percent-encoding.") }
             let apiVersion = request.headers[HTTPField.Name("API-Version")!]
             if trimmed.count == 5, method == .get {
-                return await self.state.bamboraGet(merchant: merchant, reference: reference, authorization: authorization, apiVersion: apiVersion)
+                return await self.state.bamboraGet(
+                    merchant: merchant, reference: reference, authorization: authorization,
+                    apiVersion: apiVersion)
             }
             if trimmed.count == 6, trimmed[5] == "capture", method == .post {
-                return await self.state.bamboraCapture(merchant: merchant, reference: reference, authorization: authorization, apiVersion: apiVersion, body: body)
+                return await self.state.bamboraCapture(
+                    merchant: merchant, reference: reference, authorization: authorization,
+                    apiVersion: apiVersion, body: body)
             }
             return .bamboraProblem(405, nil, "Method not allowed")
         }
@@ -75,15 +82,20 @@ struct SimulatorResponder: HTTPResponder {
                 return await self.state.swedbankGet(id: id, authorization: authorization, host: host)
             }
             if trimmed.count == 5, trimmed[4] == "captures" {
-                if method == .get { return await self.state.swedbankCaptures(id: id, authorization: authorization) }
-                if method == .post { return await self.state.swedbankCapture(id: id, authorization: authorization, body: body) }
+                if method == .get {
+                    return await self.state.swedbankCaptures(id: id, authorization: authorization)
+                }
+                if method == .post {
+                    return await self.state.swedbankCapture(id: id, authorization: authorization, body: body)
+                }
             }
             return .swedbankProblem(405, String(trimmed[1]), "methodnotallowed", "Method not allowed")
         }
 
         // Control
         if trimmed.first == "_sim" {
-            return await ControlRoutes(state: self.state).reply(method: method, path: Array(trimmed.dropFirst()), body: body)
+            return await ControlRoutes(state: self.state).reply(
+                method: method, path: Array(trimmed.dropFirst()), body: body)
         }
         return .json(404, ["title": "Not found", "status": 404])
     }
@@ -129,14 +141,17 @@ struct ControlRoutes {
             return found ? .json(200, ["ok": true]) : missing
         case (.post, "back-office/capture"):
             guard let action = decode(ControlAPI.PaymentAction.self) else { return bad }
-            let found = await self.state.backOfficeCapture(psp: action.psp, payment: action.payment, amount: action.amount)
+            let found = await self.state.backOfficeCapture(
+                psp: action.psp, payment: action.payment, amount: action.amount)
             return found ? .json(200, ["ok": true]) : missing
         case (.post, "back-office/cancel"):
             guard let action = decode(ControlAPI.PaymentAction.self) else { return bad }
-            return await self.state.backOfficeCancel(psp: action.psp, payment: action.payment) ? .json(200, ["ok": true]) : missing
+            return await self.state.backOfficeCancel(psp: action.psp, payment: action.payment)
+                ? .json(200, ["ok": true]) : missing
         case (.post, "expire"):
             guard let action = decode(ControlAPI.PaymentAction.self) else { return bad }
-            return await self.state.expire(psp: action.psp, payment: action.payment) ? .json(200, ["ok": true]) : missing
+            return await self.state.expire(psp: action.psp, payment: action.payment)
+                ? .json(200, ["ok": true]) : missing
         case (.post, "token-endpoint"):
             guard let toggle = decode(ControlAPI.TokenEndpoint.self) else { return bad }
             await self.state.setTokenEndpointDown(toggle.down)

@@ -7,8 +7,10 @@ extension SimulatorState {
         if self.tokenEndpointDown {
             return .json(503, ["error": "temporarily_unavailable"])
         }
-        let expected = Data("\(self.credentials.bamboraClientID):\(self.credentials.bamboraClientSecret)".utf8)
-            .base64EncodedString()
+        let expected = Data(
+            "\(self.credentials.bamboraClientID):\(self.credentials.bamboraClientSecret)".utf8
+        )
+        .base64EncodedString()
         guard authorization == "Basic \(expected)" else {
             return .json(401, ["error": "invalid_client"])
         }
@@ -27,7 +29,8 @@ extension SimulatorState {
             let expiry = self.tokens[String(authorization.dropFirst("Bearer ".count))],
             ContinuousClock.now < expiry
         else {
-            return .bamboraProblem(401, nil, "Cannot authorize", "The access token is missing, invalid or expired.")
+            return .bamboraProblem(
+                401, nil, "Cannot authorize", "The access token is missing, invalid or expired.")
         }
         guard apiVersion == "1" else {
             return .bamboraProblem(400, nil, "Bad request", "API-Version header must be 1.")
@@ -49,10 +52,15 @@ extension SimulatorState {
         ]
     }
 
-    func bamboraGet(merchant: String, reference: String, authorization: String?, apiVersion: String?) -> SimReply {
-        if let failure = self.bamboraCheck(authorization: authorization, apiVersion: apiVersion) { return failure }
+    func bamboraGet(merchant: String, reference: String, authorization: String?, apiVersion: String?)
+        -> SimReply
+    {
+        if let failure = self.bamboraCheck(authorization: authorization, apiVersion: apiVersion) {
+            return failure
+        }
         guard let payment = self.bamboraPayment(merchant: merchant, reference: reference) else {
-            return .bamboraProblem(404, "payment_not_found", "Payment not found", "The payment could not be found.")
+            return .bamboraProblem(
+                404, "payment_not_found", "Payment not found", "The payment could not be found.")
         }
         return .json(200, self.bamboraJSON(payment, merchant: merchant))
     }
@@ -64,10 +72,13 @@ extension SimulatorState {
         apiVersion: String?,
         body: Data
     ) -> SimReply {
-        if let failure = self.bamboraCheck(authorization: authorization, apiVersion: apiVersion) { return failure }
+        if let failure = self.bamboraCheck(authorization: authorization, apiVersion: apiVersion) {
+            return failure
+        }
         let key = Self.key(.bambora, reference)
         guard var payment = self.bamboraPayment(merchant: merchant, reference: reference) else {
-            return .bamboraProblem(404, "payment_not_found", "Payment not found", "The payment could not be found.")
+            return .bamboraProblem(
+                404, "payment_not_found", "Payment not found", "The payment could not be found.")
         }
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
             let currency = object["currency"] as? String
@@ -108,7 +119,8 @@ extension SimulatorState {
             )
         }
         if currency != payment.currency || amount <= 0 {
-            return refuse(.bamboraProblem(400, nil, "Bad request", "Invalid amount or currency."), outcome: "rejected")
+            return refuse(
+                .bamboraProblem(400, nil, "Bad request", "Invalid amount or currency."), outcome: "rejected")
         }
         if amount > payment.remaining {
             return refuse(
@@ -130,7 +142,9 @@ extension SimulatorState {
             case .rateLimited:
                 var reply = SimReply.bamboraProblem(429, nil, "Too many requests")
                 reply.headers["Retry-After"] = "\(fault.retryAfterSeconds ?? 1)"
-                self.record(payment, reference: comment, amount: amount, applied: false, outcome: "rateLimited", fault: fault, httpStatus: 429)
+                self.record(
+                    payment, reference: comment, amount: amount, applied: false, outcome: "rateLimited",
+                    fault: fault, httpStatus: 429)
                 return reply
             case .blocked, .initialized:
                 let reply = SimReply.bamboraProblem(
@@ -139,7 +153,9 @@ extension SimulatorState {
                     "Payment operation blocked",
                     "The payment was being modified by another request."
                 )
-                self.record(payment, reference: comment, amount: amount, applied: false, outcome: "blocked", fault: fault, httpStatus: 409)
+                self.record(
+                    payment, reference: comment, amount: amount, applied: false, outcome: "blocked",
+                    fault: fault, httpStatus: 409)
                 return reply
             default:
                 break
@@ -153,7 +169,8 @@ extension SimulatorState {
         payment.consecutiveFailures = 0
         payment.version += 1
         payment.updated = Date()
-        payment.bamboraOperations.append(.init(type: "Capture", amount: amount, currency: payment.currency, comment: comment))
+        payment.bamboraOperations.append(
+            .init(type: "Capture", amount: amount, currency: payment.currency, comment: comment))
         self.payments[key] = payment
         var reply = SimReply.json(201, self.bamboraJSON(payment, merchant: merchant))
         self.decorate(&reply, fault: fault)

@@ -4,7 +4,8 @@ import Foundation
 extension SimulatorState {
     private func swedbankCheck(_ authorization: String?, resource: String) -> SimReply? {
         guard authorization == "Bearer \(self.credentials.swedbankPayToken)" else {
-            return .swedbankProblem(401, resource, "unauthorized", "Unauthorized", "The access token is not valid.")
+            return .swedbankProblem(
+                401, resource, "unauthorized", "Unauthorized", "The access token is not valid.")
         }
         return nil
     }
@@ -22,7 +23,8 @@ extension SimulatorState {
             "created": Self.timestamp(payment.created), "updated": Self.timestamp(payment.updated),
             "instrument": "CreditCard", "operation": "Purchase", "intent": "Authorization", "state": "Ready",
             "currency": payment.currency, "amount": payment.amount, "description": "Simulated purchase",
-            "captures": ["id": payment.id + "/captures"], "transactions": ["id": payment.id + "/transactions"],
+            "captures": ["id": payment.id + "/captures"],
+            "transactions": ["id": payment.id + "/transactions"],
         ]
         if payment.remaining > 0 {
             // Absent, not zero, once nothing remains (as the real API does).
@@ -35,15 +37,26 @@ extension SimulatorState {
         let base = "http://\(host)\(payment.id)"
         var operations: [[String: Any]] = []
         if payment.remaining > 0 {
-            operations.append(["method": "POST", "href": base + "/cancellations", "rel": "create-cancellation", "contentType": "application/json"])
+            operations.append([
+                "method": "POST", "href": base + "/cancellations", "rel": "create-cancellation",
+                "contentType": "application/json",
+            ])
         }
         if payment.swedbankCanCapture {
-            operations.append(["method": "POST", "href": base + "/captures", "rel": "create-capture", "contentType": "application/json"])
+            operations.append([
+                "method": "POST", "href": base + "/captures", "rel": "create-capture",
+                "contentType": "application/json",
+            ])
         }
         if payment.apiCaptured > 0 {
-            operations.append(["method": "POST", "href": base + "/reversals", "rel": "create-reversal", "contentType": "application/json"])
+            operations.append([
+                "method": "POST", "href": base + "/reversals", "rel": "create-reversal",
+                "contentType": "application/json",
+            ])
         }
-        operations.append(["method": "GET", "href": base + "/paid", "rel": "paid-payment", "contentType": "application/json"])
+        operations.append([
+            "method": "GET", "href": base + "/paid", "rel": "paid-payment", "contentType": "application/json",
+        ])
         return .json(200, ["payment": object, "operations": operations])
     }
 
@@ -55,7 +68,10 @@ extension SimulatorState {
             200,
             [
                 "payment": payment.id,
-                "captures": ["id": payment.id + "/captures", "captureList": payment.swedbankCaptures.map { self.captureJSON($0, payment: payment) }],
+                "captures": [
+                    "id": payment.id + "/captures",
+                    "captureList": payment.swedbankCaptures.map { self.captureJSON($0, payment: payment) },
+                ],
             ]
         )
     }
@@ -64,7 +80,8 @@ extension SimulatorState {
         [
             "id": "\(payment.id)/captures/\(capture.uuid)",
             "transaction": [
-                "id": "\(payment.id)/transactions/\(capture.uuid)", "created": Self.timestamp(capture.created),
+                "id": "\(payment.id)/transactions/\(capture.uuid)",
+                "created": Self.timestamp(capture.created),
                 "updated": Self.timestamp(capture.created), "type": "Capture", "state": capture.state,
                 "number": capture.number, "amount": capture.amount, "vatAmount": capture.vatAmount,
                 "description": capture.description, "payeeReference": capture.payeeReference,
@@ -86,11 +103,17 @@ extension SimulatorState {
             let description = transaction["description"] as? String,
             let payeeReference = transaction["payeeReference"] as? String
         else {
-            return .swedbankProblem(400, resource, "inputerror", "Error in input data", "transaction.amount, vatAmount, description and payeeReference are required.")
+            return .swedbankProblem(
+                400, resource, "inputerror", "Error in input data",
+                "transaction.amount, vatAmount, description and payeeReference are required.")
         }
         if payment.locked {
-            self.record(payment, reference: payeeReference, amount: amount, applied: false, outcome: "locked", httpStatus: 403)
-            return .swedbankProblem(403, resource, "forbidden", "Forbidden", "Too many failed capture attempts; contact Swedbank Pay.")
+            self.record(
+                payment, reference: payeeReference, amount: amount, applied: false, outcome: "locked",
+                httpStatus: 403)
+            return .swedbankProblem(
+                403, resource, "forbidden", "Forbidden",
+                "Too many failed capture attempts; contact Swedbank Pay.")
         }
         let fault = self.nextFault(key)
         // nextFault consumed from the stored payment; keep this copy in step before writing it back.
@@ -100,60 +123,100 @@ extension SimulatorState {
             payment.consecutiveFailures += 1
             if let listed {
                 payment.swedbankCaptures.append(
-                    .init(uuid: UUID().uuidString.lowercased(), number: self.transactionNumber(), state: listed, amount: amount, vatAmount: vatAmount, description: description, payeeReference: payeeReference, created: Date())
+                    .init(
+                        uuid: UUID().uuidString.lowercased(), number: self.transactionNumber(), state: listed,
+                        amount: amount, vatAmount: vatAmount, description: description,
+                        payeeReference: payeeReference, created: Date())
                 )
             }
             self.payments[key] = payment
-            self.record(payment, reference: payeeReference, amount: amount, applied: false, outcome: outcome, fault: fault, httpStatus: reply.status)
+            self.record(
+                payment, reference: payeeReference, amount: amount, applied: false, outcome: outcome,
+                fault: fault, httpStatus: reply.status)
             return reply
         }
 
-        let validReference = (1...30).contains(payeeReference.count) && payeeReference.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }
+        let validReference =
+            (1...30).contains(payeeReference.count)
+            && payeeReference.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))
+            }
         if !validReference || description.count > 40 || amount <= 0 || vatAmount < 0 || vatAmount > amount {
-            return fail(.swedbankProblem(400, resource, "inputerror", "Error in input data", "Invalid amount, vatAmount, description or payeeReference."), outcome: "rejected", listed: nil)
+            return fail(
+                .swedbankProblem(
+                    400, resource, "inputerror", "Error in input data",
+                    "Invalid amount, vatAmount, description or payeeReference."), outcome: "rejected",
+                listed: nil)
         }
         if self.usedPayeeReferences.contains(payeeReference) {
-            return fail(.swedbankProblem(400, resource, "inputerror", "Error in input data", "The payeeReference has already been used."), outcome: "rejected", listed: nil)
+            return fail(
+                .swedbankProblem(
+                    400, resource, "inputerror", "Error in input data",
+                    "The payeeReference has already been used."), outcome: "rejected", listed: nil)
         }
         self.usedPayeeReferences.insert(payeeReference)
         if !payment.swedbankCanCapture || amount > payment.remaining {
-            return fail(.swedbankProblem(400, resource, "inputerror", "Error in input data", "The amount exceeds the remaining capture amount."), outcome: "rejected")
+            return fail(
+                .swedbankProblem(
+                    400, resource, "inputerror", "Error in input data",
+                    "The amount exceeds the remaining capture amount."), outcome: "rejected")
         }
         if payment.expired {
-            return fail(.swedbankProblem(403, resource, "acquirererror", "Operation failed", "The authorization has expired at the acquirer."), outcome: "refused")
+            return fail(
+                .swedbankProblem(
+                    403, resource, "acquirererror", "Operation failed",
+                    "The authorization has expired at the acquirer."), outcome: "refused")
         }
         if let fault, !fault.applies {
             switch fault.kind {
             case .refuse:
-                return fail(.swedbankProblem(403, resource, "acquirererror", "Operation failed", "The acquirer declined the capture."), outcome: "refused")
+                return fail(
+                    .swedbankProblem(
+                        403, resource, "acquirererror", "Operation failed",
+                        "The acquirer declined the capture."), outcome: "refused")
             case .serverError:
-                var reply = SimReply.swedbankProblem(fault.status ?? 500, resource, "systemerror", "Error in system")
+                var reply = SimReply.swedbankProblem(
+                    fault.status ?? 500, resource, "systemerror", "Error in system")
                 if let seconds = fault.retryAfterSeconds { reply.headers["Retry-After"] = "\(seconds)" }
                 return fail(reply, outcome: fault.kind.rawValue)
             case .rateLimited:
                 self.usedPayeeReferences.remove(payeeReference)
                 var reply = SimReply.swedbankProblem(429, resource, "velocitycheck", "Too many requests")
                 reply.headers["Retry-After"] = "\(fault.retryAfterSeconds ?? 1)"
-                self.record(payment, reference: payeeReference, amount: amount, applied: false, outcome: "rateLimited", fault: fault, httpStatus: 429)
+                self.record(
+                    payment, reference: payeeReference, amount: amount, applied: false,
+                    outcome: "rateLimited", fault: fault, httpStatus: 429)
                 return reply
             case .blocked:
                 self.usedPayeeReferences.remove(payeeReference)
-                self.record(payment, reference: payeeReference, amount: amount, applied: false, outcome: "blocked", fault: fault, httpStatus: 409)
-                return .swedbankProblem(409, resource, "conflict", "Conflict", "The payment is being modified.")
+                self.record(
+                    payment, reference: payeeReference, amount: amount, applied: false, outcome: "blocked",
+                    fault: fault, httpStatus: 409)
+                return .swedbankProblem(
+                    409, resource, "conflict", "Conflict", "The payment is being modified.")
             case .initialized:
                 let uuid = UUID().uuidString.lowercased()
-                let capture = SimPayment.SwedbankCapture(uuid: uuid, number: self.transactionNumber(), state: "Initialized", amount: amount, vatAmount: vatAmount, description: description, payeeReference: payeeReference, created: Date())
+                let capture = SimPayment.SwedbankCapture(
+                    uuid: uuid, number: self.transactionNumber(), state: "Initialized", amount: amount,
+                    vatAmount: vatAmount, description: description, payeeReference: payeeReference,
+                    created: Date())
                 payment.swedbankCaptures.append(capture)
                 self.payments[key] = payment
-                self.record(payment, reference: payeeReference, amount: amount, applied: false, outcome: "initialized", fault: fault, httpStatus: 200)
-                return .json(200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
+                self.record(
+                    payment, reference: payeeReference, amount: amount, applied: false,
+                    outcome: "initialized", fault: fault, httpStatus: 200)
+                return .json(
+                    200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
             default:
                 break
             }
         }
 
         // Apply.
-        let capture = SimPayment.SwedbankCapture(uuid: UUID().uuidString.lowercased(), number: self.transactionNumber(), state: "Completed", amount: amount, vatAmount: vatAmount, description: description, payeeReference: payeeReference, created: Date())
+        let capture = SimPayment.SwedbankCapture(
+            uuid: UUID().uuidString.lowercased(), number: self.transactionNumber(), state: "Completed",
+            amount: amount, vatAmount: vatAmount, description: description, payeeReference: payeeReference,
+            created: Date())
         payment.swedbankCaptures.append(capture)
         payment.captured += amount
         payment.apiCaptured += amount
@@ -161,9 +224,13 @@ extension SimulatorState {
         payment.consecutiveFailures = 0
         payment.updated = Date()
         self.payments[key] = payment
-        var reply = SimReply.json(200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
+        var reply = SimReply.json(
+            200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
         self.decorate(&reply, fault: fault)
-        self.record(payment, reference: payeeReference, amount: amount, applied: true, outcome: fault.map { $0.kind.rawValue } ?? "captured", fault: fault, httpStatus: reply.drop ? nil : 200)
+        self.record(
+            payment, reference: payeeReference, amount: amount, applied: true,
+            outcome: fault.map { $0.kind.rawValue } ?? "captured", fault: fault,
+            httpStatus: reply.drop ? nil : 200)
         return reply
     }
 

@@ -16,7 +16,9 @@ struct SimReply: Sendable {
         return SimReply(status: status, body: body, contentType: contentType)
     }
 
-    static func bamboraProblem(_ status: Int, _ name: String?, _ title: String, _ detail: String = "") -> SimReply {
+    static func bamboraProblem(_ status: Int, _ name: String?, _ title: String, _ detail: String = "")
+        -> SimReply
+    {
         .json(
             status,
             [
@@ -27,14 +29,17 @@ struct SimReply: Sendable {
         )
     }
 
-    static func swedbankProblem(_ status: Int, _ resource: String, _ name: String, _ title: String, _ detail: String = "")
+    static func swedbankProblem(
+        _ status: Int, _ resource: String, _ name: String, _ title: String, _ detail: String = ""
+    )
         -> SimReply
     {
         .json(
             status,
             [
                 "type": "https://api.payex.com/psp/errordetail/\(resource)/\(name)", "title": title,
-                "status": status, "detail": detail, "instance": UUID().uuidString.lowercased(), "problems": [[String: Any]](),
+                "status": status, "detail": detail, "instance": UUID().uuidString.lowercased(),
+                "problems": [[String: Any]](),
             ],
             contentType: "application/problem+json"
         )
@@ -78,7 +83,8 @@ struct SimPayment: Sendable {
 
         var json: [String: Any] {
             var object: [String: Any] = [
-                "type": self.type, "id": self.id, "success": self.success, "code": self.success ? "000" : "051",
+                "type": self.type, "id": self.id, "success": self.success,
+                "code": self.success ? "000" : "051",
                 "timestamp": SimulatorState.timestamp(self.timestamp), "comment": self.comment ?? NSNull(),
             ]
             if let amount { object["amount"] = amount }
@@ -225,14 +231,16 @@ public actor SimulatorState {
                     amount: amount,
                     vatAmount: 0,
                     description: "Back office capture",
-                    payeeReference: "BO\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20))",
+                    payeeReference:
+                        "BO\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20))",
                     created: Date()
                 )
             )
         }
         record.updated = Date()
         self.payments[Self.key(psp, payment)] = record
-        self.record(record, reference: nil, amount: amount, applied: true, outcome: "captured", source: "backOffice")
+        self.record(
+            record, reference: nil, amount: amount, applied: true, outcome: "captured", source: "backOffice")
         return true
     }
 
@@ -245,7 +253,8 @@ public actor SimulatorState {
         }
         record.updated = Date()
         self.payments[Self.key(psp, payment)] = record
-        self.record(record, reference: nil, amount: 0, applied: false, outcome: "cancelled", source: "backOffice")
+        self.record(
+            record, reference: nil, amount: 0, applied: false, outcome: "cancelled", source: "backOffice")
         return true
     }
 

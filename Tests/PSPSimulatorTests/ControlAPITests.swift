@@ -19,7 +19,8 @@ struct RawHTTP {
         var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: self.body)) as? [String: Any] }
     }
 
-    func send(_ method: HTTPMethod, _ path: String, json: Any? = nil, headers: [(String, String)] = []) async throws
+    func send(_ method: HTTPMethod, _ path: String, json: Any? = nil, headers: [(String, String)] = [])
+        async throws
         -> Answer
     {
         var request = HTTPClientRequest(url: self.baseURL + path)
@@ -43,7 +44,8 @@ struct RawHTTP {
     }
 }
 
-func withRawHTTP<Result>(_ body: (RunningPSPSimulator, RawHTTP) async throws -> Result) async throws -> Result {
+func withRawHTTP<Result>(_ body: (RunningPSPSimulator, RawHTTP) async throws -> Result) async throws -> Result
+{
     try await PSPSimulator.withRunning(configuration: .init(tokenLifetime: .seconds(60))) { simulator in
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
@@ -102,7 +104,9 @@ struct ControlAPITests {
             let locator = PaymentLocator(payment: "order/42 ü")
             func capture(_ amount: Int64) async -> CaptureOutcome {
                 await client.capture(
-                    CaptureRequest(locator: locator, amount: amount, currency: "SEK", reference: PayeeReferenceGenerator().next())
+                    CaptureRequest(
+                        locator: locator, amount: amount, currency: "SEK",
+                        reference: PayeeReferenceGenerator().next())
                 )
             }
             // The queue is consumed in order, then the standing fault applies to every call.
@@ -124,9 +128,19 @@ struct ControlAPITests {
                 return
             }
 
-            #expect(try await http.send(.POST, "/_sim/back-office/capture", json: ["psp": "swedbankpay", "payment": swedbankID, "amount": 500]).status == 200)
-            #expect(try await http.send(.POST, "/_sim/expire", json: ["psp": "swedbankpay", "payment": swedbankID]).status == 200)
-            #expect(try await http.send(.POST, "/_sim/back-office/cancel", json: ["psp": "bambora", "payment": "nope"]).status == 404)
+            #expect(
+                try await http.send(
+                    .POST, "/_sim/back-office/capture",
+                    json: ["psp": "swedbankpay", "payment": swedbankID, "amount": 500]
+                ).status == 200)
+            #expect(
+                try await http.send(
+                    .POST, "/_sim/expire", json: ["psp": "swedbankpay", "payment": swedbankID]
+                ).status == 200)
+            #expect(
+                try await http.send(
+                    .POST, "/_sim/back-office/cancel", json: ["psp": "bambora", "payment": "nope"]
+                ).status == 404)
 
             let ledger = try await http.ledger()
             let entries = ledger.entries(for: "order/42 ü")
@@ -160,21 +174,33 @@ struct ControlAPITests {
             #expect(missing.contentType == "application/problem+json")
             #expect((missing.json?["type"] as? String)?.hasSuffix("/creditcard/notfound") == true)
 
-            let basic = Data("\(simulator.configuration.bamboraClientID):\(simulator.configuration.bamboraClientSecret)".utf8)
-                .base64EncodedString()
-            let token = try await http.send(.POST, "/connect/token", headers: [("Authorization", "Basic \(basic)")])
+            let basic = Data(
+                "\(simulator.configuration.bamboraClientID):\(simulator.configuration.bamboraClientSecret)"
+                    .utf8
+            )
+            .base64EncodedString()
+            let token = try await http.send(
+                .POST, "/connect/token", headers: [("Authorization", "Basic \(basic)")])
             #expect(token.status == 200)
             #expect(token.json?["expires_in"] as? Int == 60)
             let accessToken = try #require(token.json?["access_token"] as? String)
-            let wrong = try await http.send(.POST, "/connect/token", headers: [("Authorization", "Basic eDp5")])
+            let wrong = try await http.send(
+                .POST, "/connect/token", headers: [("Authorization", "Basic eDp5")])
             #expect(wrong.status == 401)
 
-            let id = await simulator.state.createPayment(psp: .bambora, payment: "p1", amount: 100, currency: "EUR")
-            let noVersion = try await http.send(.GET, "/v1/merchants/T1/payments/\(id)/", headers: [("Authorization", "Bearer \(accessToken)")])
+            let id = await simulator.state.createPayment(
+                psp: .bambora, payment: "p1", amount: 100, currency: "EUR")
+            let noVersion = try await http.send(
+                .GET, "/v1/merchants/T1/payments/\(id)/",
+                headers: [("Authorization", "Bearer \(accessToken)")])
             #expect(noVersion.status == 400)
-            let badToken = try await http.send(.GET, "/v1/merchants/T1/payments/\(id)/", headers: [("Authorization", "Bearer nope"), ("API-Version", "1")])
+            let badToken = try await http.send(
+                .GET, "/v1/merchants/T1/payments/\(id)/",
+                headers: [("Authorization", "Bearer nope"), ("API-Version", "1")])
             #expect(badToken.status == 401)
-            let ok = try await http.send(.GET, "/v1/merchants/T1/payments/\(id)/", headers: [("Authorization", "Bearer \(accessToken)"), ("API-Version", "1")])
+            let ok = try await http.send(
+                .GET, "/v1/merchants/T1/payments/\(id)/",
+                headers: [("Authorization", "Bearer \(accessToken)"), ("API-Version", "1")])
             #expect(ok.json?["state"] as? String == "Authorized")
             let captured = try await http.send(
                 .POST,
@@ -185,18 +211,24 @@ struct ControlAPITests {
             #expect(captured.status == 201)
             #expect(captured.json?["state"] as? String == "Captured")
 
-            let swedbankID = await simulator.state.createPayment(psp: .swedbankpay, amount: 100, currency: "SEK")
+            let swedbankID = await simulator.state.createPayment(
+                psp: .swedbankpay, amount: 100, currency: "SEK")
             let auth = [("Authorization", "Bearer \(simulator.configuration.swedbankPayToken)")]
             let before = try await http.send(.GET, swedbankID, headers: auth)
             let payment = try #require(before.json?["payment"] as? [String: Any])
             #expect(payment["remainingCaptureAmount"] as? Int == 100)
             let operations = try #require(before.json?["operations"] as? [[String: Any]])
-            let href = try #require(operations.first { $0["rel"] as? String == "create-capture" }?["href"] as? String)
+            let href = try #require(
+                operations.first { $0["rel"] as? String == "create-capture" }?["href"] as? String)
             #expect(href == http.baseURL + swedbankID + "/captures")
             let capture = try await http.send(
                 .POST,
                 swedbankID + "/captures",
-                json: ["transaction": ["amount": 100, "vatAmount": 0, "description": "d", "payeeReference": "REF1"]],
+                json: [
+                    "transaction": [
+                        "amount": 100, "vatAmount": 0, "description": "d", "payeeReference": "REF1",
+                    ]
+                ],
                 headers: auth
             )
             #expect(capture.status == 200)
@@ -214,9 +246,13 @@ struct ControlAPITests {
         try await withRawHTTP { simulator, http in
             let toggled = try await http.send(.POST, "/_sim/token-endpoint", json: ["down": true])
             #expect(toggled.status == 200)
-            let basic = Data("\(simulator.configuration.bamboraClientID):\(simulator.configuration.bamboraClientSecret)".utf8)
-                .base64EncodedString()
-            let token = try await http.send(.POST, "/connect/token", headers: [("Authorization", "Basic \(basic)")])
+            let basic = Data(
+                "\(simulator.configuration.bamboraClientID):\(simulator.configuration.bamboraClientSecret)"
+                    .utf8
+            )
+            .base64EncodedString()
+            let token = try await http.send(
+                .POST, "/connect/token", headers: [("Authorization", "Basic \(basic)")])
             #expect(token.status == 503)
         }
     }

@@ -15,7 +15,9 @@ struct BamboraClientTests {
         String(repeating: "long-reference/", count: 120),
     ]
 
-    @Test("Awkward references travel as one path segment and reach the right payment", arguments: Self.awkwardReferences)
+    @Test(
+        "Awkward references travel as one path segment and reach the right payment",
+        arguments: Self.awkwardReferences)
     func awkwardReference(_ reference: String) async throws {
         try await withSimulatedPSPs { psps in
             let locator = await psps.bamboraPayment(reference, amount: 1_000)
@@ -113,7 +115,9 @@ struct BamboraClientTests {
                 logger: .init(label: "test")
             )
             let id = await simulator.state.createPayment(psp: .bambora, amount: 100, currency: "SEK")
-            await #expect(throws: PSPError.unauthorized) { try await client.payment(PaymentLocator(payment: id)) }
+            await #expect(throws: PSPError.unauthorized) {
+                try await client.payment(PaymentLocator(payment: id))
+            }
             let outcome = await client.capture(captureRequest(PaymentLocator(payment: id), amount: 100))
             guard case .refused(let refusal) = outcome else {
                 Issue.record("expected refused, got \(outcome)")
@@ -128,8 +132,11 @@ struct BamboraClientTests {
     @Test("The merchant comes from the locator when given, else from the configuration")
     func merchantPerLocator() async throws {
         try await withSimulatedPSPs { psps in
-            let id = await psps.state.createPayment(psp: .bambora, merchant: "T0000099", amount: 500, currency: "EUR")
-            await #expect(throws: PSPError.notFound) { try await psps.bambora.payment(PaymentLocator(payment: id)) }
+            let id = await psps.state.createPayment(
+                psp: .bambora, merchant: "T0000099", amount: 500, currency: "EUR")
+            await #expect(throws: PSPError.notFound) {
+                try await psps.bambora.payment(PaymentLocator(payment: id))
+            }
             let snapshot = try await psps.bambora.payment(PaymentLocator(payment: id, merchant: "T0000099"))
             #expect(snapshot.currency == "EUR")
         }
@@ -157,7 +164,10 @@ struct BamboraClientTests {
             let snapshot = try await psps.bambora.payment(locator)
             #expect(snapshot.state == .expired)
             #expect(!snapshot.canCapture)
-            guard case .refused(let refusal) = await psps.bambora.capture(captureRequest(locator, amount: 1_000)) else {
+            guard
+                case .refused(let refusal) = await psps.bambora.capture(
+                    captureRequest(locator, amount: 1_000))
+            else {
                 Issue.record("expected refused")
                 return
             }

@@ -65,7 +65,9 @@ struct CaptureOutcomeTests {
             }
             // After an unknown outcome, the captures list tells whether this attempt landed.
             if expected == .unknown {
-                let listed = try await psps.swedbank.captures(locator).first { $0.reference == request.reference }
+                let listed = try await psps.swedbank.captures(locator).first {
+                    $0.reference == request.reference
+                }
                 #expect((listed?.state == .completed) == applied, "fault \(fault)")
             }
         }
@@ -91,7 +93,9 @@ struct CaptureOutcomeTests {
         try await withSimulatedPSPs { psps in
             let locator = await psps.bamboraPayment(amount: 1_000)
             _ = await psps.state.injectFaults(psp: .bambora, payment: locator.payment, enqueue: [.refuse])
-            guard case .refused(let declined) = await psps.bambora.capture(captureRequest(locator, amount: 500)) else {
+            guard
+                case .refused(let declined) = await psps.bambora.capture(captureRequest(locator, amount: 500))
+            else {
                 Issue.record("expected a refusal")
                 return
             }
@@ -101,7 +105,9 @@ struct CaptureOutcomeTests {
             #expect(!declined.needsReconciliation)
 
             _ = await psps.state.backOfficeCancel(psp: .bambora, payment: locator.payment)
-            guard case .refused(let invalid) = await psps.bambora.capture(captureRequest(locator, amount: 500)) else {
+            guard
+                case .refused(let invalid) = await psps.bambora.capture(captureRequest(locator, amount: 500))
+            else {
                 Issue.record("expected a refusal")
                 return
             }
@@ -135,7 +141,8 @@ struct CaptureOutcomeTests {
     func swedbankInitialized() async throws {
         try await withSimulatedPSPs { psps in
             let locator = await psps.swedbankPayment()
-            _ = await psps.state.injectFaults(psp: .swedbankpay, payment: locator.payment, enqueue: [.initialized])
+            _ = await psps.state.injectFaults(
+                psp: .swedbankpay, payment: locator.payment, enqueue: [.initialized])
             let request = captureRequest(locator, amount: 1_000, vat: 200)
             let outcome = await psps.swedbank.capture(request)
             guard case .unknown(let unknown) = outcome else {
@@ -202,7 +209,9 @@ struct CaptureOutcomeTests {
 
     @Test("A timeout on a read is reported as such, naming the payment")
     func readTimeout() async throws {
-        try await withSimulatedPSPs(simulator: .init(latency: .milliseconds(1_500)), timeout: .milliseconds(500)) { psps in
+        try await withSimulatedPSPs(
+            simulator: .init(latency: .milliseconds(1_500)), timeout: .milliseconds(500)
+        ) { psps in
             let locator = await psps.swedbankPayment()
             do {
                 _ = try await psps.swedbank.payment(locator)

@@ -24,7 +24,9 @@ enum ProviderContract {
         try await Self.reportsAMissingPayment(environment)
     }
 
-    static func request(_ environment: ContractEnvironment, _ locator: PaymentLocator, _ amount: Int64) -> CaptureRequest {
+    static func request(_ environment: ContractEnvironment, _ locator: PaymentLocator, _ amount: Int64)
+        -> CaptureRequest
+    {
         CaptureRequest(
             locator: locator,
             amount: amount,
@@ -77,7 +79,8 @@ enum ProviderContract {
         #expect(Set(captures.compactMap(\.reference)).isSuperset(of: [first.reference, second.reference]))
 
         // Nothing is left: a further capture is refused and calls for reconciliation, not retry.
-        guard case .refused(let refusal) = await provider.capture(Self.request(environment, locator, 1)) else {
+        guard case .refused(let refusal) = await provider.capture(Self.request(environment, locator, 1))
+        else {
             Issue.record("\(environment.name): capturing a fully captured payment must be refused")
             return
         }
@@ -88,7 +91,8 @@ enum ProviderContract {
         let locator = try await environment.makePayment(1_000)
         let outcome = await environment.provider.capture(Self.request(environment, locator, 1_001))
         guard case .refused = outcome else {
-            Issue.record("\(environment.name): capturing more than authorized must be refused, got \(outcome)")
+            Issue.record(
+                "\(environment.name): capturing more than authorized must be refused, got \(outcome)")
             return
         }
         let snapshot = try await environment.provider.payment(locator)
@@ -99,7 +103,8 @@ enum ProviderContract {
         await #expect(throws: PSPError.notFound) {
             try await environment.provider.payment(environment.missingPayment)
         }
-        let outcome = await environment.provider.capture(Self.request(environment, environment.missingPayment, 100))
+        let outcome = await environment.provider.capture(
+            Self.request(environment, environment.missingPayment, 100))
         guard case .refused(let refusal) = outcome else {
             Issue.record("\(environment.name): capturing a missing payment must be refused, got \(outcome)")
             return
@@ -136,7 +141,8 @@ struct ProviderContractTests {
                     currency: "SEK",
                     vatPerCent: 20,
                     makePayment: { amount in await psps.swedbankPayment(amount: amount, vat: amount / 5) },
-                    missingPayment: PaymentLocator(payment: "/psp/creditcard/payments/00000000-0000-0000-0000-000000000000")
+                    missingPayment: PaymentLocator(
+                        payment: "/psp/creditcard/payments/00000000-0000-0000-0000-000000000000")
                 )
             )
         }
@@ -166,7 +172,8 @@ struct ProviderContractTests {
                 currency: "SEK",
                 vatPerCent: 0,
                 makePayment: { _ in try await payments.next() },
-                missingPayment: PaymentLocator(payment: "/psp/creditcard/payments/00000000-0000-0000-0000-000000000000")
+                missingPayment: PaymentLocator(
+                    payment: "/psp/creditcard/payments/00000000-0000-0000-0000-000000000000")
             )
         )
         try await client.shutdown()
@@ -226,7 +233,9 @@ struct SandboxEnvironment: Sendable {
         guard let api = value("SWEDBANKPAY_API_URL"), let token = value("SWEDBANKPAY_TOKEN"),
             let payments = value("SWEDBANKPAY_PAYMENTS")
         else { return nil }
-        return .init(apiURL: api, secret: token, currency: "SEK", payments: payments.split(separator: ",").map(String.init))
+        return .init(
+            apiURL: api, secret: token, currency: "SEK",
+            payments: payments.split(separator: ",").map(String.init))
     }()
 
     static let bambora: SandboxEnvironment? = {

@@ -120,15 +120,22 @@ struct RefdataDecodingTests {
         let request = CaptureRequest(locator: .init(payment: "p"), amount: 1, currency: "EUR", reference: "r")
         let cases: [(String, Int, String)] = [
             ("bambora-native-error-402-capture_payment-cannot_capture.json", 402, "refused"),
-            ("bambora-native-error-409-authorize_card_payment-payment_operation_blocked.json", 409, "transient"),
-            ("bambora-native-error-422-capture_payment-invalid_payment_state_transition.json", 422, "refused"),
+            (
+                "bambora-native-error-409-authorize_card_payment-payment_operation_blocked.json", 409,
+                "transient"
+            ),
+            (
+                "bambora-native-error-422-capture_payment-invalid_payment_state_transition.json", 422,
+                "refused"
+            ),
             ("bambora-native-error-404-query_payment-payment_not_found.json", 404, "refused"),
             ("bambora-native-error-401-query_payment-about-blank.json", 401, "refused"),
             ("bambora-native-error-403-query_payment-about-blank.json", 403, "refused"),
             ("bambora-native-error-400-query_payment-about-blank.json", 400, "refused"),
         ]
         for (name, status, expected) in cases {
-            let exchange = HTTPExchange(status: status, headers: [:], body: ByteBuffer(data: try self.load(name)))
+            let exchange = HTTPExchange(
+                status: status, headers: [:], body: ByteBuffer(data: try self.load(name)))
             let outcome = BamboraClient.outcome(of: exchange, request: request)
             let actual: String =
                 switch outcome {
@@ -142,7 +149,9 @@ struct RefdataDecodingTests {
         let exchange = HTTPExchange(
             status: 422,
             headers: [:],
-            body: ByteBuffer(data: try self.load("bambora-native-error-422-capture_payment-invalid_payment_state_transition.json"))
+            body: ByteBuffer(
+                data: try self.load(
+                    "bambora-native-error-422-capture_payment-invalid_payment_state_transition.json"))
         )
         guard case .refused(let refusal) = BamboraClient.outcome(of: exchange, request: request) else {
             Issue.record("expected refused")
@@ -166,7 +175,8 @@ struct RefdataDecodingTests {
 
         let cancelled = try JSONDecoder().decode(
             SwedbankPaymentDocument.self,
-            from: try self.load("swedbankpay-creditcard-payment-get-expanded-transactions-cancelled-sdkphp.json")
+            from: try self.load(
+                "swedbankpay-creditcard-payment-get-expanded-transactions-cancelled-sdkphp.json")
         )
         #expect(cancelled.payment.remainingCaptureAmount == nil)
         #expect(cancelled.payment.transactions?.count == 3)

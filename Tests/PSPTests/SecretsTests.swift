@@ -16,10 +16,14 @@ struct SecretsTests {
             tokenLifetime: .seconds(1)
         )
         var descriptions: [String] = []
-        try await withSimulatedPSPs(simulator: configuration, timeout: .milliseconds(700), logger: logs.logger()) { psps in
+        try await withSimulatedPSPs(
+            simulator: configuration, timeout: .milliseconds(700), logger: logs.logger()
+        ) { psps in
             let bambora = await psps.bamboraPayment(amount: 10_000)
             let swedbank = await psps.swedbankPayment(amount: 10_000)
-            let faults: [SimulatedFault] = [.refuse, .serverError(), .applyThenDrop, .applyThenLate(milliseconds: 1_000)]
+            let faults: [SimulatedFault] = [
+                .refuse, .serverError(), .applyThenDrop, .applyThenLate(milliseconds: 1_000),
+            ]
             _ = await psps.state.injectFaults(psp: .bambora, payment: bambora.payment, enqueue: faults)
             _ = await psps.state.injectFaults(psp: .swedbankpay, payment: swedbank.payment, enqueue: faults)
             for _ in 0..<(faults.count + 1) {
@@ -31,11 +35,15 @@ struct SecretsTests {
             _ = try await psps.bambora.payment(bambora)
             _ = try await psps.swedbank.payment(swedbank)
             for locator in [bambora, PaymentLocator(payment: "missing")] {
-                do { _ = try await psps.bambora.payment(locator) } catch let error as PSPError { descriptions.append(error.description) }
+                do { _ = try await psps.bambora.payment(locator) } catch let error as PSPError {
+                    descriptions.append(error.description)
+                }
             }
             await psps.state.setTokenEndpointDown(true)
             await psps.state.revokeTokens()
-            do { _ = try await psps.bambora.payment(bambora) } catch let error as PSPError { descriptions.append(error.description) }
+            do { _ = try await psps.bambora.payment(bambora) } catch let error as PSPError {
+                descriptions.append(error.description)
+            }
             descriptions.append("\(await psps.bambora.capture(captureRequest(bambora, amount: 1)))")
             descriptions.append(psps.bambora.configuration.description)
             descriptions.append(String(reflecting: psps.swedbank.configuration))

@@ -35,7 +35,8 @@ struct CapturingLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }
-        let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+            separator: " ")
         self.sink.append("\(event.level) \(event.message) \(rendered) source=\(event.source)")
     }
 }
@@ -52,12 +53,16 @@ struct SimulatedPSPs: Sendable {
     func bamboraPayment(_ reference: String? = nil, amount: Int64 = 10_000, currency: String = "SEK") async
         -> PaymentLocator
     {
-        let id = await self.state.createPayment(psp: .bambora, payment: reference, amount: amount, currency: currency)
+        let id = await self.state.createPayment(
+            psp: .bambora, payment: reference, amount: amount, currency: currency)
         return PaymentLocator(payment: id)
     }
 
-    func swedbankPayment(amount: Int64 = 10_000, currency: String = "SEK", vat: Int64 = 2_000) async -> PaymentLocator {
-        let id = await self.state.createPayment(psp: .swedbankpay, amount: amount, currency: currency, vatAmount: vat)
+    func swedbankPayment(amount: Int64 = 10_000, currency: String = "SEK", vat: Int64 = 2_000) async
+        -> PaymentLocator
+    {
+        let id = await self.state.createPayment(
+            psp: .swedbankpay, amount: amount, currency: currency, vatAmount: vat)
         return PaymentLocator(payment: id)
     }
 
@@ -68,7 +73,8 @@ struct SimulatedPSPs: Sendable {
 
 let referenceGenerator = PayeeReferenceGenerator()
 
-func captureRequest(_ locator: PaymentLocator, amount: Int64, currency: String = "SEK", vat: Int64 = 0) -> CaptureRequest
+func captureRequest(_ locator: PaymentLocator, amount: Int64, currency: String = "SEK", vat: Int64 = 0)
+    -> CaptureRequest
 {
     CaptureRequest(
         locator: locator,
@@ -132,7 +138,8 @@ enum Refdata {
             .deletingLastPathComponent()  // package root
         let directory = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/refdata/psp")
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory),
+            isDirectory.boolValue
         else { return nil }
         return directory
     }()

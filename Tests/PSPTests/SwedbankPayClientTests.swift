@@ -63,7 +63,9 @@ struct SwedbankPayClientTests {
     func remainingVanishes() async throws {
         try await withSimulatedPSPs { psps in
             let locator = await psps.swedbankPayment(amount: 1_000)
-            guard case .captured(let receipt) = await psps.swedbank.capture(captureRequest(locator, amount: 1_000, vat: 200))
+            guard
+                case .captured(let receipt) = await psps.swedbank.capture(
+                    captureRequest(locator, amount: 1_000, vat: 200))
             else {
                 Issue.record("expected captured")
                 return
@@ -110,7 +112,10 @@ struct SwedbankPayClientTests {
             let snapshot = try await psps.swedbank.payment(cancelled)
             #expect(snapshot.state == .cancelled)
             #expect(!snapshot.canCapture)
-            guard case .refused(let refusal) = await psps.swedbank.capture(captureRequest(cancelled, amount: 100)) else {
+            guard
+                case .refused(let refusal) = await psps.swedbank.capture(
+                    captureRequest(cancelled, amount: 100))
+            else {
                 Issue.record("expected refused")
                 return
             }
@@ -126,8 +131,12 @@ struct SwedbankPayClientTests {
                 logger: .init(label: "test")
             )
             let id = await simulator.state.createPayment(psp: .swedbankpay, amount: 100, currency: "SEK")
-            await #expect(throws: PSPError.unauthorized) { try await client.payment(PaymentLocator(payment: id)) }
-            guard case .refused(let refusal) = await client.capture(captureRequest(PaymentLocator(payment: id), amount: 100))
+            await #expect(throws: PSPError.unauthorized) {
+                try await client.payment(PaymentLocator(payment: id))
+            }
+            guard
+                case .refused(let refusal) = await client.capture(
+                    captureRequest(PaymentLocator(payment: id), amount: 100))
             else {
                 Issue.record("expected refused")
                 return
