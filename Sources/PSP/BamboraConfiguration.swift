@@ -1,0 +1,45 @@
+/// How to reach Bambora. Secrets are already read (from files) by the caller; descriptions redact
+/// them.
+public struct BamboraConfiguration: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// e.g. `https://api.bambora.com` (no trailing slash needed).
+    public var apiURL: String
+    /// e.g. `https://auth.bambora.com`; the token is fetched from `{authURL}/connect/token`.
+    public var authURL: String
+    /// The merchant number used when a locator names none.
+    public var merchant: String
+    public var clientID: String
+    public var clientSecret: String
+    public var scope: String
+    /// Per-request timeout.
+    public var timeout: Duration
+    /// Connection pool size, `max_concurrent_captures`.
+    public var maxConcurrentCaptures: Int
+
+    public init(
+        apiURL: String,
+        authURL: String,
+        merchant: String,
+        clientID: String,
+        clientSecret: String,
+        scope: String = "read_payment capture_payment",
+        timeout: Duration = .seconds(30),
+        maxConcurrentCaptures: Int = 16
+    ) {
+        self.apiURL = apiURL
+        self.authURL = authURL
+        self.merchant = merchant
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.scope = scope
+        self.timeout = timeout
+        self.maxConcurrentCaptures = maxConcurrentCaptures
+    }
+
+    public var description: String {
+        "BamboraConfiguration(apiURL: \(self.apiURL), authURL: \(self.authURL), merchant: \(self.merchant), "
+            + "clientID: \(self.clientID), clientSecret: <redacted>, scope: \(self.scope), "
+            + "timeout: \(self.timeout), maxConcurrentCaptures: \(self.maxConcurrentCaptures))"
+    }
+
+    public var debugDescription: String { self.description }
+}

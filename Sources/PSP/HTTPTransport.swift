@@ -1,0 +1,145 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOPosix
+
+/// Builds the `HTTPClient` configuration the PSP clients expect: a pool sized to
+/// `max_concurrent_captures`, a connect timeout, no redirects, and no silent retry of connection
+/// establishment (so "connection refused" is reported at once, as *not sent*).
+public enum PSPHTTPClient {
+    public static func configuration(
+        maxConcurrentCaptures: Int,
+        timeout: Duration
+    ) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: min(timeout, .seconds(10)).timeAmount, read: timeout.timeAmount)
+        )
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(
+            1, maxConcurrentCaptures)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+
+    /// A new client with ``configuration(maxConcurrentCaptures:timeout:)``; the caller shuts it down.
+    public static func make(maxConcurrentCaptures: Int, timeout: Duration) -> HTTPClient {
+        HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: Self.configuration(maxConcurrentCaptures: maxConcurrentCaptures, timeout: timeout)
+        )
+    }
+}
+
+extension Duration {
+    var timeAmount: TimeAmount {
+        let (seconds, attoseconds) = self.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+/// One HTTP answer, body read in full.
+struct HTTPExchange: Sendable {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: ByteBuffer
+
+    var isSuccess: Bool { (200..<300).contains(self.status) }
+
+    func decode<T: Decodable>(_ type: T.Type) -> T? {
+        try? JSONDecoder().decode(type, from: self.body)
+    }
+
+    /// `Retry-After` in seconds (the HTTP-date form is ignored).
+    var retryAfter: Duration? {
+        guard let value = self.headers.first(name: "Retry-After")?.trimmingCharacters(in: .whitespaces),
+            let seconds = Int64(value), seconds >= 0
+        else { return nil }
+        return .seconds(seconds)
+    }
+}
+
+/// Why an exchange produced no answer.
+enum TransportFailure: Error, Sendable {
+    /// The connection was never established: the request was not sent.
+    case notSent(String)
+    /// Sent, no complete answer in time.
+    case timedOut
+    /// Sent (or possibly sent), then the connection broke.
+    case connectionLost(String)
+
+    func pspError() -> PSPError {
+        switch self {
+        case .notSent(let detail): PSPError.unreachable.with(detail: detail)
+        case .timedOut: PSPError.timeout
+        case .connectionLost(let detail): PSPError.connectionLost.with(detail: detail)
+        }
+    }
+}
+
+/// Sends one request with a deadline and reads the whole answer. Logs nothing: headers may carry
+/// credentials, so callers log what they choose.
+struct HTTPTransport: Sendable {
+    let client: HTTPClient
+    let timeout: Duration
+    static let maximumBodySize = 8 * 1024 * 1024
+
+    func send(
+        _ method: HTTPMethod,
+        _ url: String,
+        headers: HTTPHeaders,
+        body: ByteBuffer? = nil
+    ) async -> Result<HTTPExchange, TransportFailure> {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers = headers
+        if let body {
+            request.body = .bytes(body)
+        }
+        let deadline = NIODeadline.now() + self.timeout.timeAmount
+        let response: HTTPClientResponse
+        do {
+            response = try await self.client.execute(request, deadline: deadline)
+        } catch {
+            return .failure(Self.classify(error))
+        }
+        do {
+            let body = try await response.body.collect(upTo: Self.maximumBodySize)
+            return .success(
+                HTTPExchange(status: Int(response.status.code), headers: response.headers, body: body))
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            return .failure(.timedOut)
+        } catch {
+            return .failure(
+                .connectionLost("connection broke while reading the response (\(Self.name(of: error)))"))
+        }
+    }
+
+    /// Only a failure to connect proves the request was not sent; anything else may have reached
+    /// the PSP.
+    static func classify(_ error: any Error) -> TransportFailure {
+        if let error = error as? HTTPClientError {
+            if error == .connectTimeout { return .notSent("connect timeout") }
+            if error == .deadlineExceeded || error == .readTimeout { return .timedOut }
+            if error == .invalidURL || error == .emptyHost { return .notSent("invalid URL") }
+            return .connectionLost(Self.name(of: error))
+        }
+        if error is NIOConnectionError { return .notSent("connection refused or unreachable") }
+        if let error = error as? IOError,
+            [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL].contains(error.errnoCode)
+        {
+            return .notSent("connection refused or unreachable")
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return .notSent("connect timeout")
+        }
+        if error is SocketAddressError { return .notSent("host not resolved") }
+        return .connectionLost(Self.name(of: error))
+    }
+
+    private static func name(of error: any Error) -> String {
+        if let error = error as? HTTPClientError { return String(describing: error) }
+        return String(describing: type(of: error))
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Synchronization
+
+/// Mints Swedbank Pay `payeeReference`s: unique per capture attempt, at most 30 characters of
+/// `[A-Za-z0-9]`, or exactly 12 digits for merchants that settle themselves.
+///
+/// Mint one per attempt and store it before sending, so that after a timeout the captures list
+/// tells whether that attempt landed.
+public final class PayeeReferenceGenerator: Sendable {
+    public enum Mode: Sendable, Hashable {
+        /// Up to 30 (default 30, at least 16) letters and digits: a time prefix in base 36, then
+        /// random characters.
+        case alphanumeric(length: Int = 30)
+        /// Exactly 12 digits: milliseconds since 2024-01-01 UTC, strictly increasing within the
+        /// process (good for one attempt per millisecond until 2055).
+        case twelveDigits
+    }
+
+    public let mode: Mode
+    private let lastMillisecond = Mutex<Int64>(0)
+    private static let epoch2024: Int64 = 1_704_067_200_000
+    private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+    public init(mode: Mode = .alphanumeric()) {
+        self.mode = mode
+    }
+
+    public func next() -> String {
+        switch self.mode {
+        case .alphanumeric(let length):
+            let length = min(30, max(16, length))
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            var prefix = String(now, radix: 36, uppercase: true)
+            prefix = String(prefix.suffix(9))
+            var generator = SystemRandomNumberGenerator()
+            var reference = prefix
+            while reference.count < length {
+                reference.append(Self.alphabet[Int.random(in: 0..<Self.alphabet.count, using: &generator)])
+            }
+            return reference
+        case .twelveDigits:
+            let now = Int64(Date().timeIntervalSince1970 * 1000) - Self.epoch2024
+            let value = self.lastMillisecond.withLock { last -> Int64 in
+                last = max(last + 1, now)
+                return last
+            }
+            let digits = String(value % 1_000_000_000_000)
+            return String(repeating: "0", count: max(0, 12 - digits.count)) + digits
+        }
+    }
+
+    /// Whether `reference` is acceptable to Swedbank Pay in this mode.
+    public func isValid(_ reference: String) -> Bool {
+        switch self.mode {
+        case .alphanumeric:
+            return (1...30).contains(reference.count)
+                && reference.unicodeScalars.allSatisfy {
+                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))
+                }
+        case .twelveDigits:
+            return reference.count == 12 && reference.unicodeScalars.allSatisfy { ("0"..."9").contains($0) }
+        }
+    }
+}

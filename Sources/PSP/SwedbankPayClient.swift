@@ -1,0 +1,323 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Swedbank Pay's eCommerce payments API (`/psp/{creditcard|invoice|vipps|mobilepay}/payments/{id}`).
+///
+/// Captures go to the `href` of the payment's `create-capture` operation, never to a URL built here.
+public final class SwedbankPayClient: PaymentProvider {
+    public let psp = PSPName.swedbankPay
+    public let configuration: SwedbankPayConfiguration
+    private let httpClient: HTTPClient
+    private let ownsHTTPClient: Bool
+    private let transport: HTTPTransport
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - httpClient: a client shared with others (the caller shuts it down); `nil` creates one
+    ///     that ``shutdown()`` shuts down.
+    ///   - logger: the caller's logger; requests are logged at debug level without credentials.
+    public init(configuration: SwedbankPayConfiguration, httpClient: HTTPClient? = nil, logger: Logger) {
+        self.configuration = configuration
+        if let httpClient {
+            self.httpClient = httpClient
+            self.ownsHTTPClient = false
+        } else {
+            self.httpClient = PSPHTTPClient.make(
+                maxConcurrentCaptures: configuration.maxConcurrentCaptures,
+                timeout: configuration.timeout
+            )
+            self.ownsHTTPClient = true
+        }
+        self.transport = HTTPTransport(client: self.httpClient, timeout: configuration.timeout)
+        var logger = logger
+        logger[metadataKey: "psp"] = "swedbankpay"
+        self.logger = logger
+    }
+
+    /// Shuts down the `HTTPClient` if this client created it; does nothing otherwise.
+    public func shutdown() async throws {
+        if self.ownsHTTPClient {
+            try await self.httpClient.shutdown()
+        }
+    }
+
+    public func payment(_ locator: PaymentLocator) async throws(PSPError) -> PaymentSnapshot {
+        let document = try await self.paymentDocument(locator)
+        let captures = try await self.captures(locator, capturesID: document.payment.capturesID)
+        return document.snapshot(captures: captures)
+    }
+
+    public func captures(_ locator: PaymentLocator) async throws(PSPError) -> [CaptureTransaction] {
+        try await self.captures(locator, capturesID: nil)
+    }
+
+    public func capture(_ request: CaptureRequest) async -> CaptureOutcome {
+        let logger = self.logger(for: request.locator)
+        let document: SwedbankPaymentDocument
+        do {
+            document = try await self.paymentDocument(request.locator)
+        } catch {
+            // Nothing was POSTed: not applied, for sure.
+            let outcome: CaptureOutcome
+            if error == .notFound {
+                outcome = .refused(
+                    CaptureRefusal(
+                        cause: .notFound,
+                        errorType: error.errorType,
+                        httpStatus: error.httpStatus,
+                        countsTowardLock: false
+                    )
+                )
+            } else if error == .unauthorized {
+                outcome = .refused(
+                    CaptureRefusal(
+                        cause: .unauthorized,
+                        errorType: error.errorType,
+                        httpStatus: error.httpStatus,
+                        countsTowardLock: false
+                    )
+                )
+            } else if error == .unreachable {
+                outcome = .transient(TransientFailure(cause: .connectionFailed, detail: error.detail))
+            } else {
+                outcome = .transient(
+                    TransientFailure(
+                        cause: .paymentUnreadable, httpStatus: error.httpStatus, detail: error.description)
+                )
+            }
+            outcome.log(to: logger)
+            return outcome
+        }
+        guard let operation = document.operation(rel: "create-capture") else {
+            let outcome = CaptureOutcome.refused(
+                CaptureRefusal(
+                    cause: .noCaptureOperation,
+                    detail:
+                        "the payment offers no create-capture operation (nothing left, cancelled or locked)",
+                    countsTowardLock: false,
+                    needsReconciliation: true
+                )
+            )
+            outcome.log(to: logger)
+            return outcome
+        }
+        guard let url = self.resolve(operation.href) else {
+            let outcome = CaptureOutcome.refused(
+                CaptureRefusal(
+                    cause: .other,
+                    detail: "create-capture points outside the configured api_url",
+                    countsTowardLock: false,
+                    needsReconciliation: true
+                )
+            )
+            outcome.log(to: logger)
+            return outcome
+        }
+        let body = SwedbankCaptureBody(
+            transaction: .init(
+                amount: request.amount,
+                vatAmount: request.vatAmount,
+                description: String(request.description.prefix(40)),
+                payeeReference: request.reference
+            )
+        )
+        let bytes: ByteBuffer
+        do {
+            bytes = ByteBuffer(data: try JSONEncoder().encode(body))
+        } catch {
+            return .refused(
+                CaptureRefusal(cause: .invalidRequest, detail: "capture body", countsTowardLock: false))
+        }
+        logger.debug("PSP request", metadata: ["http.method": "POST"])
+        let outcome: CaptureOutcome
+        switch await self.transport.send(.POST, url, headers: self.headers(json: true), body: bytes) {
+        case .failure(.notSent(let detail)):
+            outcome = .transient(TransientFailure(cause: .connectionFailed, detail: detail))
+        case .failure(.timedOut):
+            outcome = .unknown(UnknownOutcome(cause: .timeout))
+        case .failure(.connectionLost(let detail)):
+            outcome = .unknown(UnknownOutcome(cause: .connectionLost, detail: detail))
+        case .success(let exchange):
+            logger.debug("PSP response", metadata: ["http.status": "\(exchange.status)"])
+            outcome = Self.outcome(of: exchange, request: request)
+        }
+        outcome.log(to: logger)
+        return outcome
+    }
+
+    // MARK: - Reading
+
+    private func paymentDocument(_ locator: PaymentLocator) async throws(PSPError) -> SwedbankPaymentDocument
+    {
+        let exchange = try await self.get(self.url(forPath: locator.payment), locator: locator)
+        guard let document = exchange.decode(SwedbankPaymentDocument.self) else {
+            throw PSPError.malformedResponse.with(
+                psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
+        }
+        return document
+    }
+
+    private func captures(_ locator: PaymentLocator, capturesID: String?) async throws(PSPError)
+        -> [CaptureTransaction]
+    {
+        let path = capturesID ?? (locator.payment.trimmingSuffix("/") + "/captures")
+        let exchange = try await self.get(self.url(forPath: path), locator: locator)
+        guard let document = exchange.decode(SwedbankCapturesDocument.self) else {
+            throw PSPError.malformedResponse.with(
+                psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
+        }
+        return document.captures
+    }
+
+    private func get(_ url: String, locator: PaymentLocator) async throws(PSPError) -> HTTPExchange {
+        let logger = self.logger(for: locator)
+        logger.debug("PSP request", metadata: ["http.method": "GET"])
+        switch await self.transport.send(.GET, url, headers: self.headers(json: false)) {
+        case .failure(let failure):
+            throw failure.pspError().with(psp: .swedbankPay, payment: locator.payment)
+        case .success(let exchange):
+            logger.debug("PSP response", metadata: ["http.status": "\(exchange.status)"])
+            guard exchange.isSuccess else {
+                throw Self.error(for: exchange).with(payment: locator.payment)
+            }
+            return exchange
+        }
+    }
+
+    private func headers(json: Bool) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: "Bearer \(self.configuration.token)")
+        headers.add(name: "Accept", value: "application/problem+json; q=1.0, application/json; q=0.9")
+        if json {
+            headers.add(name: "Content-Type", value: "application/json")
+        }
+        return headers
+    }
+
+    /// The payment id path (or any path the API hands out) on the configured API host.
+    private func url(forPath path: String) -> String {
+        if path.hasPrefix("http://") || path.hasPrefix("https://") { return path }
+        return self.configuration.apiURL.trimmingSuffix("/") + (path.hasPrefix("/") ? path : "/" + path)
+    }
+
+    /// An operation's `href`, if it points at the configured API (the token must go nowhere else).
+    private func resolve(_ href: String) -> String? {
+        guard href.hasPrefix("http://") || href.hasPrefix("https://") else { return self.url(forPath: href) }
+        guard let target = URL(string: href), let base = URL(string: self.configuration.apiURL),
+            target.scheme?.lowercased() == base.scheme?.lowercased(),
+            target.host?.lowercased() == base.host?.lowercased(),
+            target.port == base.port
+        else { return nil }
+        return href
+    }
+
+    // MARK: - Classification
+
+    static func error(for exchange: HTTPExchange) -> PSPError {
+        let problem = exchange.decode(ProblemDocument.self)
+        let base: PSPError =
+            switch exchange.status {
+            case 404: .notFound
+            case 401: .unauthorized
+            case 403 where problem?.name == "forbidden": .unauthorized
+            default: .httpStatus
+            }
+        return base.with(
+            psp: .swedbankPay,
+            httpStatus: exchange.status,
+            errorType: problem?.name,
+            detail: problem?.summary
+        )
+    }
+
+    static func outcome(of exchange: HTTPExchange, request: CaptureRequest) -> CaptureOutcome {
+        let status = exchange.status
+        if exchange.isSuccess {
+            guard let document = exchange.decode(SwedbankCaptureResponseDocument.self) else {
+                return .unknown(
+                    UnknownOutcome(
+                        cause: .malformedResponse, httpStatus: status, detail: "success without a capture")
+                )
+            }
+            let transaction = document.capture.transaction
+            switch CaptureTransactionState(swedbankPay: transaction.state ?? "") {
+            case .completed:
+                return .captured(
+                    CaptureReceipt(
+                        transactionID: transaction.id ?? document.capture.id,
+                        transactionNumber: transaction.number,
+                        reference: transaction.payeeReference ?? request.reference,
+                        amount: transaction.amount ?? request.amount
+                    )
+                )
+            case .failed:
+                return .refused(
+                    CaptureRefusal(
+                        cause: .declined,
+                        errorType: transaction.problem?.name,
+                        httpStatus: status,
+                        detail: transaction.problem?.summary ?? "capture transaction failed"
+                    )
+                )
+            case .initialized, .awaitingActivity, .other:
+                return .unknown(
+                    UnknownOutcome(
+                        cause: .transactionPending,
+                        httpStatus: status,
+                        detail: "capture transaction \(transaction.state ?? "without state")"
+                    )
+                )
+            }
+        }
+        let problem = exchange.decode(ProblemDocument.self)
+        let name = problem?.name
+        let detail = problem?.summary
+        switch status {
+        case 401:
+            return .refused(
+                CaptureRefusal(
+                    cause: .unauthorized,
+                    errorType: name,
+                    httpStatus: status,
+                    detail: detail,
+                    countsTowardLock: false
+                )
+            )
+        case 404:
+            return .refused(
+                CaptureRefusal(
+                    cause: .notFound, errorType: name, httpStatus: status, detail: detail,
+                    countsTowardLock: false)
+            )
+        case 400:
+            return .refused(
+                CaptureRefusal(cause: .invalidRequest, errorType: name, httpStatus: status, detail: detail))
+        case 429:
+            return .transient(
+                TransientFailure(
+                    cause: .rateLimited, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
+            )
+        case 503:
+            return .transient(
+                TransientFailure(
+                    cause: .unavailable, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
+            )
+        case 500...599:
+            return .unknown(UnknownOutcome(cause: .serverError, httpStatus: status, detail: detail))
+        default:
+            // 403 (forbidden, acquirererror, configurationerror) and anything else: a refusal that
+            // counts toward the lock unless proven otherwise.
+            return .refused(
+                CaptureRefusal(cause: .declined, errorType: name, httpStatus: status, detail: detail))
+        }
+    }
+
+    private func logger(for locator: PaymentLocator) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "payment"] = "\(locator)"
+        return logger
+    }
+}

@@ -1,0 +1,28 @@
+/// How to reach Swedbank Pay. The token is already read (from a file) by the caller; descriptions
+/// redact it.
+public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// e.g. `https://api.payex.com`; payment id paths (`/psp/creditcard/payments/<id>`) are appended.
+    public var apiURL: String
+    /// The static merchant access token.
+    public var token: String
+    /// Per-request timeout.
+    public var timeout: Duration
+    /// Connection pool size, `max_concurrent_captures`.
+    public var maxConcurrentCaptures: Int
+
+    public init(
+        apiURL: String, token: String, timeout: Duration = .seconds(30), maxConcurrentCaptures: Int = 16
+    ) {
+        self.apiURL = apiURL
+        self.token = token
+        self.timeout = timeout
+        self.maxConcurrentCaptures = maxConcurrentCaptures
+    }
+
+    public var description: String {
+        "SwedbankPayConfiguration(apiURL: \(self.apiURL), token: <redacted>, timeout: \(self.timeout), "
+            + "maxConcurrentCaptures: \(self.maxConcurrentCaptures))"
+    }
+
+    public var debugDescription: String { self.description }
+}

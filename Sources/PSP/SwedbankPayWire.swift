@@ -1,0 +1,207 @@
+import Foundation
+
+/// `GET {payment id}` → `{payment, operations}`.
+struct SwedbankPaymentDocument: Decodable, Sendable {
+    var payment: Payment
+    var operations: [Operation]
+
+    struct Payment: Decodable, Sendable {
+        var id: String
+        var state: String?
+        var currency: String?
+        var amount: Int64?
+        var remainingCaptureAmount: Int64?
+        var remainingCancellationAmount: Int64?
+        var remainingReversalAmount: Int64?
+        /// `captures.id`, when the payment names its captures resource.
+        var capturesID: String?
+        /// Expanded `transactions.transactionList`, when present.
+        var transactions: [SwedbankTransaction]?
+
+        private enum CodingKeys: String, CodingKey {
+            case id, state, currency, amount, remainingCaptureAmount, remainingCancellationAmount
+            case remainingReversalAmount, captures, transactions
+        }
+
+        private struct Resource: Decodable {
+            var id: String?
+            var transactionList: [SwedbankTransaction]?
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.id = try container.decode(String.self, forKey: .id)
+            self.state = container.lenientString(.state)
+            self.currency = container.lenientString(.currency)
+            self.amount = container.lenientInt64(.amount)
+            self.remainingCaptureAmount = container.lenientInt64(.remainingCaptureAmount)
+            self.remainingCancellationAmount = container.lenientInt64(.remainingCancellationAmount)
+            self.remainingReversalAmount = container.lenientInt64(.remainingReversalAmount)
+            self.capturesID = (try? container.decodeIfPresent(Resource.self, forKey: .captures))?.id
+            self.transactions =
+                (try? container.decodeIfPresent(Resource.self, forKey: .transactions))?
+                .transactionList
+        }
+    }
+
+    struct Operation: Decodable, Sendable {
+        var method: String?
+        var href: String
+        var rel: String
+        var contentType: String?
+    }
+
+    private enum CodingKeys: String, CodingKey { case payment, operations }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.payment = try container.decode(Payment.self, forKey: .payment)
+        self.operations = try container.decodeIfPresent([Operation].self, forKey: .operations) ?? []
+    }
+
+    func operation(rel: String) -> Operation? {
+        self.operations.first { $0.rel.caseInsensitiveCompare(rel) == .orderedSame }
+    }
+
+    /// The normalized view, given the capture transactions (from the captures list).
+    func snapshot(captures: [CaptureTransaction]) -> PaymentSnapshot {
+        let authorized = self.payment.amount ?? 0
+        let captured = captures.filter { $0.state == .completed }.reduce(Int64(0)) { $0 + $1.amount }
+        let remaining = self.payment.remainingCaptureAmount ?? 0
+        let canCapture = self.operation(rel: "create-capture") != nil
+        let raw = self.payment.state ?? ""
+        let state: PaymentState
+        switch raw.lowercased() {
+        case "ready":
+            if captured > 0 {
+                state = captured >= authorized ? .captured : .partiallyCaptured
+            } else if remaining > 0 || canCapture {
+                state = .authorized
+            } else {
+                // Nothing captured and nothing left: cancelled (or expired at the acquirer).
+                state = .cancelled
+            }
+        case "failed": state = .declined
+        case "aborted": state = .cancelled
+        default: state = .other(raw)
+        }
+        return PaymentSnapshot(
+            psp: .swedbankPay,
+            payment: self.payment.id,
+            state: state,
+            rawState: raw,
+            authorizedAmount: authorized,
+            capturedAmount: captured,
+            remainingCaptureAmount: remaining,
+            currency: self.payment.currency ?? "",
+            canCapture: canCapture,
+            captures: captures
+        )
+    }
+}
+
+/// One transaction (`Capture`, `Authorization`, `Cancellation`...).
+struct SwedbankTransaction: Decodable, Sendable {
+    var id: String?
+    var created: String?
+    var updated: String?
+    var type: String?
+    var state: String?
+    var number: Int64?
+    var amount: Int64?
+    var vatAmount: Int64?
+    var description: String?
+    var payeeReference: String?
+    var problem: ProblemDocument?
+
+    private enum CodingKeys: String, CodingKey {
+        case id, created, updated, type, state, number, amount, vatAmount, description, payeeReference,
+            problem
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = container.lenientString(.id)
+        self.created = container.lenientString(.created)
+        self.updated = container.lenientString(.updated)
+        self.type = container.lenientString(.type)
+        self.state = container.lenientString(.state)
+        self.number = container.lenientInt64(.number)
+        self.amount = container.lenientInt64(.amount)
+        self.vatAmount = container.lenientInt64(.vatAmount)
+        self.description = container.lenientString(.description)
+        self.payeeReference = container.lenientString(.payeeReference)
+        self.problem = try? container.decodeIfPresent(ProblemDocument.self, forKey: .problem)
+        guard self.id != nil || self.state != nil || self.type != nil else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not a transaction"))
+        }
+    }
+
+    func captureTransaction(fallbackID: String) -> CaptureTransaction {
+        CaptureTransaction(
+            id: self.id ?? fallbackID,
+            reference: self.payeeReference,
+            amount: self.amount ?? 0,
+            state: CaptureTransactionState(swedbankPay: self.state ?? ""),
+            timestamp: self.updated ?? self.created
+        )
+    }
+}
+
+/// `{id, transaction}`, as in `captureList[]` and the capture response's `capture`.
+struct SwedbankCaptureEntry: Decodable, Sendable {
+    var id: String?
+    var transaction: SwedbankTransaction
+}
+
+/// `GET .../captures` → `{payment, captures: {id, captureList|transactionList}}`; the invoice page
+/// shows `captures` as a bare array: accept all three.
+struct SwedbankCapturesDocument: Decodable, Sendable {
+    var entries: [SwedbankCaptureEntry]
+
+    private enum CodingKeys: String, CodingKey { case captures }
+    private enum ListKeys: String, CodingKey { case captureList, transactionList }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let entries = try? container.decode([SwedbankCaptureEntry].self, forKey: .captures) {
+            self.entries = entries
+            return
+        }
+        let lists = try container.nestedContainer(keyedBy: ListKeys.self, forKey: .captures)
+        if let entries = try lists.decodeIfPresent([SwedbankCaptureEntry].self, forKey: .captureList) {
+            self.entries = entries
+        } else if let transactions = try lists.decodeIfPresent(
+            [SwedbankTransaction].self, forKey: .transactionList)
+        {
+            self.entries = transactions.map { SwedbankCaptureEntry(id: $0.id, transaction: $0) }
+        } else {
+            self.entries = []
+        }
+    }
+
+    var captures: [CaptureTransaction] {
+        self.entries.enumerated().compactMap { index, entry in
+            if let type = entry.transaction.type, type.lowercased() != "capture" { return nil }
+            return entry.transaction.captureTransaction(fallbackID: entry.id ?? "capture-\(index)")
+        }
+    }
+}
+
+/// `POST .../captures` → `{payment, capture: {id, transaction}}`.
+struct SwedbankCaptureResponseDocument: Decodable, Sendable {
+    var payment: String?
+    var capture: SwedbankCaptureEntry
+}
+
+/// The capture request body.
+struct SwedbankCaptureBody: Encodable, Sendable {
+    struct Transaction: Encodable, Sendable {
+        var amount: Int64
+        var vatAmount: Int64
+        var description: String
+        var payeeReference: String
+    }
+
+    var transaction: Transaction
+}
