@@ -17,12 +17,12 @@ struct SecretsTests {
         )
         var descriptions: [String] = []
         try await withSimulatedPSPs(
-            simulator: configuration, timeout: .milliseconds(700), logger: logs.logger()
+            simulator: configuration, timeout: .milliseconds(1_500), logger: logs.logger()
         ) { psps in
             let bambora = await psps.bamboraPayment(amount: 10_000)
             let swedbank = await psps.swedbankPayment(amount: 10_000)
             let faults: [SimulatedFault] = [
-                .refuse, .serverError(), .applyThenDrop, .applyThenLate(milliseconds: 1_000),
+                .refuse, .serverError(), .applyThenDrop, .applyThenLate(milliseconds: 2_000),
             ]
             _ = await psps.state.injectFaults(psp: .bambora, payment: bambora.payment, enqueue: faults)
             _ = await psps.state.injectFaults(psp: .swedbankpay, payment: swedbank.payment, enqueue: faults)
