@@ -116,6 +116,9 @@ let package = Package(
                 "CaptureStore",
                 "CaptureDaemon",
                 "CaptureConfig",
+                "CaptureLogging",
+                "PSP",
+                "PSPSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

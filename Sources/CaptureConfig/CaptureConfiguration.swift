@@ -7,7 +7,12 @@ public struct CaptureConfiguration: Sendable {
     public var log: Log
     public var scheduler: Scheduler
     public var reconcileInterval: Duration
+    /// At most this many PSP reads per second during a reconciliation sweep.
+    public var reconcileRequestsPerSecond: Int
     public var warnBefore: Duration
+    /// A lasting alert condition (deadline approaching, PSP unreachable, outcome unknown) is raised
+    /// when it starts and again at this interval while it lasts.
+    public var alertRepeatInterval: Duration
     /// Configured expiry rules, tried in order before the built-in table.
     public var expiryRules: [ExpiryTable.Rule]
     public var bambora: Bambora?

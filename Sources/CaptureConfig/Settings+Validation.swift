@@ -48,7 +48,10 @@ extension Settings {
                 format: try choice("log.format", default: "logfmt", among: ["logfmt", "json"])),
             scheduler: scheduler,
             reconcileInterval: try duration("reconcile.interval", default: "15m", minimum: .seconds(1)),
+            reconcileRequestsPerSecond: try integer(
+                "reconcile.requests_per_second", default: 10, range: 1...1000),
             warnBefore: try duration("alerts.warn_before", default: "48h"),
+            alertRepeatInterval: try duration("alerts.repeat_interval", default: "1h", minimum: .seconds(1)),
             expiryRules: try expiryRules(),
             bambora: bambora,
             swedbankPay: swedbankPay)

@@ -14,7 +14,7 @@ public enum AttemptOutcome: Hashable, Sendable {
 }
 
 /// What reconciliation learned about an attempt whose outcome was unknown.
-public enum AttemptFinding: Hashable, Sendable {
+public enum AttemptFinding: Hashable, Sendable, CustomStringConvertible {
     /// It landed: the PSP holds a completed capture with the attempt's reference (or, where the PSP
     /// has no references, a capture that can only be this one).
     case landed(pspReference: String?)
@@ -22,4 +22,12 @@ public enum AttemptFinding: Hashable, Sendable {
     case notLanded(reason: String)
     /// Still undetermined (the PSP holds it as in progress, or could not be asked).
     case undetermined(reason: String)
+
+    public var description: String {
+        switch self {
+        case .landed(let reference): "landed" + (reference.map { " (\($0))" } ?? "")
+        case .notLanded(let reason): "not landed: \(reason)"
+        case .undetermined(let reason): "undetermined: \(reason)"
+        }
+    }
 }

@@ -15,6 +15,8 @@ extension Authorization {
         case expire
         /// Stop automatic attempts and ask a human.
         case stop(reason: String, alert: Alert.Code)
+        /// Nothing is left to do: clear the schedule (a partially captured remainder that lapsed).
+        case settle(reason: String)
         /// Nothing to do now.
         case none
     }
@@ -43,7 +45,10 @@ extension Authorization {
         case .attention:
             return now >= expiresAt ? .expire : .none
         case .pending, .retrying, .partiallyCaptured:
-            if now >= expiresAt { return state == .partiallyCaptured ? .none : .expire }
+            if now >= expiresAt {
+                return state == .partiallyCaptured
+                    ? .settle(reason: "the uncaptured remainder lapsed at \(expiresAt.rfc3339)") : .expire
+            }
             guard draft.capture.capturesAutomatically || requestedAmount != nil else { return .none }
             if state == .partiallyCaptured && requestedAmount == nil { return .none }
             let amount = min(requestedAmount ?? remainingAmount, remainingAmount)
@@ -220,6 +225,14 @@ extension Authorization {
             ])
     }
 
+    /// Clears the schedule: nothing is left for the daemon to do.
+    public mutating func settle(reason: String, now: Instant) -> Consequence {
+        nextActionAt = nil
+        requestedAmount = nil
+        return Consequence(
+            event: "settled", detail: ["reason": .string(reason), "state": .string(state.rawValue)])
+    }
+
     /// Stops automatic attempts: a human decides. It is still expired on time if nobody acts.
     public mutating func stop(reason: String, alert: Alert.Code, now: Instant) -> Consequence {
         let previous = state
@@ -329,5 +342,24 @@ extension Alert.Code {
         case .deadlineApproaching, .pspUnreachable, .outcomeUnknown: true
         default: false
         }
+    }
+}
+
+extension Authorization {
+    /// Puts off the next action without counting a failure: the PSP could not be asked, or is not
+    /// configured. It still expires on time.
+    public mutating func postpone(until next: Instant, reason: String, now: Instant) -> Consequence {
+        // An unknown outcome must be asked about even after expiry (the capture may have landed);
+        // anything else comes due again at its expiry at the latest, and expires then.
+        nextActionAt = state == .unknown ? next : min(next, expiresAt)
+        stateReason = reason
+        return Consequence(
+            event: "postponed",
+            detail: ["reason": .string(reason), "next_action_at": .string(nextActionAt!.rfc3339)],
+            alerts: [
+                Alert(
+                    .pspUnreachable, id, "the PSP could not be reached; the next step is postponed",
+                    ["psp": psp.rawValue, "reason": reason])
+            ])
     }
 }

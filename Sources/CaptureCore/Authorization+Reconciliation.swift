@@ -134,3 +134,24 @@ extension Authorization {
         return true
     }
 }
+
+extension Authorization {
+    /// The PSP does not know the payment at all: a drift the daemon will not resolve alone.
+    public mutating func reconcileNotFound(now: Instant) -> Consequence? {
+        let reason = "the PSP does not know this payment (not found)"
+        guard state != .capturing, state != .unknown, state != .attention || stateReason != reason,
+            state == .attention || state.canMove(to: .attention)
+        else { return nil }
+        let previous = state
+        move(to: .attention, reason: reason, now: now)
+        nextActionAt = expiresAt
+        return Consequence(
+            event: "reconciliation_drift",
+            detail: ["finding": .string(reason), "from": .string(previous.rawValue)],
+            alerts: [
+                Alert(
+                    .reconciliationDrift, id, "local state and the PSP disagree; a human must decide",
+                    ["psp": psp.rawValue, "finding": "not_found"])
+            ])
+    }
+}

@@ -1,1 +1,94 @@
-// CaptureDaemon
+import CaptureConfig
+import CaptureCore
+import CaptureStore
+import Logging
+import ServiceLifecycle
+import SystemdNotify
+
+/// The daemon: opens and migrates the database, recovers attempts a crash left in flight, then runs
+/// one `ServiceGroup` — scheduler, reconciler, deadline watch, heartbeat — until SIGTERM or SIGINT,
+/// which shut it down gracefully (no new attempt starts; attempts in flight are recorded first).
+public struct CaptureDaemon: Sendable {
+    public let configuration: CaptureConfiguration
+    public let providers: PaymentProviders
+    public let clock: any WallClock
+    public let notifier: SystemdNotifier
+    public let logger: Logger
+
+    public init(
+        configuration: CaptureConfiguration, providers: PaymentProviders,
+        clock: any WallClock = SystemWallClock(),
+        notifier: SystemdNotifier = SystemdNotifier(), logger: Logger
+    ) {
+        self.configuration = configuration
+        self.providers = providers
+        self.clock = clock
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    /// Runs until shut down. Throws when the database cannot be opened or fails while running: the
+    /// caller exits non-zero and systemd restarts it; recovery resumes from what was recorded.
+    public func run() async throws {
+        let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
+        let startedAt = clock.now()
+        let alerts = AlertRaiser(
+            database: database, clock: clock, repeatInterval: configuration.alertRepeatInterval,
+            logger: logger)
+
+        let recovered = try database.recoverInterruptedAttempts(now: startedAt)
+        if !recovered.isEmpty {
+            logger.warning(
+                "recovered capture attempts left in flight by the last run",
+                metadata: ["attempts": "\(recovered.count)"])
+            alerts.raise(recovered.flatMap(\.consequence.alerts))
+        }
+
+        let executor = CaptureExecutor(
+            database: database, providers: providers, configuration: configuration, clock: clock,
+            alerts: alerts, logger: logger)
+        let heartbeat = Heartbeat(
+            database: database, clock: clock, notifier: notifier,
+            interval: min(configuration.scheduler.pollInterval, .seconds(5)),
+            startedAt: startedAt, logger: logger)
+        let services: [any Service] = [
+            Scheduler(
+                database: database, executor: executor, clock: clock,
+                pollInterval: configuration.scheduler.pollInterval,
+                maxConcurrent: configuration.scheduler.maxConcurrentCaptures, logger: logger),
+            Reconciler(
+                database: database, providers: providers, clock: clock,
+                interval: configuration.reconcileInterval,
+                requestsPerSecond: configuration.reconcileRequestsPerSecond, alerts: alerts, logger: logger),
+            DeadlineWatch(
+                database: database, clock: clock, warnBefore: configuration.warnBefore,
+                checkInterval: max(configuration.scheduler.pollInterval, .seconds(1)), alerts: alerts),
+            heartbeat,
+        ]
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+
+        heartbeat.beat()
+        do {
+            try notifier.ready()
+        } catch {
+            logger.warning("could not tell systemd the daemon is ready", metadata: ["error": "\(error)"])
+        }
+        logger.notice(
+            "captured is running",
+            metadata: [
+                "version": "\(CaptureVersion.current)", "database": "\(configuration.database)",
+                "psps": "\(providers.providers.keys.map(\.rawValue).sorted().joined(separator: ","))",
+            ])
+        do {
+            try await group.run()
+        } catch {
+            await providers.shutdown()
+            throw error
+        }
+        await providers.shutdown()
+        logger.notice("captured stopped")
+    }
+}

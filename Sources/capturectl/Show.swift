@@ -216,10 +216,11 @@ func compactJSON(_ value: JSONValue) -> String {
     return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
 }
 
-/// `in 1d3h`, `2h ago`.
+/// `in 1d3h`, `2h ago`, `12s ago`: whole seconds under an hour, whole minutes above.
 func relative(_ instant: Instant, now: Instant) -> String {
     let difference = instant - now
-    let rounded = Duration.seconds(difference.wholeMilliseconds / 60_000 * 60)
-    if difference >= .zero { return "in \(rounded == .zero ? "<1m" : rounded.text)" }
-    return "\((Duration.zero - rounded) == .zero ? "<1m" : (Duration.zero - rounded).text) ago"
+    let milliseconds = abs(difference.wholeMilliseconds)
+    let unit: Int64 = milliseconds < 3_600_000 ? 1000 : 60_000
+    let rounded = Duration.milliseconds(milliseconds / unit * unit)
+    return difference >= .zero ? "in \(rounded.text)" : "\(rounded.text) ago"
 }

@@ -5,12 +5,12 @@ import CaptureStore
 import Foundation
 
 @main
-struct Captured: ParsableCommand {
+struct Captured: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "captured",
         abstract: "The capture daemon: captures card authorizations exactly once, before they lapse.",
         version: CaptureVersion.current,
-        subcommands: [Migrate.self]
+        subcommands: [Run.self, Migrate.self]
     )
 }
 

@@ -1,0 +1,224 @@
+import CaptureConfig
+import CaptureCore
+import CaptureStore
+import Logging
+import PSP
+
+/// Carries one due authorization through the capture protocol:
+/// (a) in one transaction, record the attempt with a fresh reference and move to `capturing`;
+/// (b) call the PSP; (c) in one transaction, record the outcome, the new state, the failure count
+/// and the next action. Unknown outcomes are reconciled with the PSP before anything else.
+struct CaptureExecutor: Sendable {
+    let database: CaptureDatabase
+    let providers: PaymentProviders
+    let configuration: CaptureConfiguration
+    let clock: any WallClock
+    let alerts: AlertRaiser
+    let logger: Logger
+
+    /// What to do after the deciding transaction, outside it.
+    enum Next {
+        case nothing
+        case attempt(CaptureAttempt, Authorization)
+        case reconcileUnknown(CaptureAttempt, Authorization)
+        case reconcileThenCapture(Authorization)
+    }
+
+    /// How long an attempt may stay `capturing` before the scheduler may look at it again: the PSP
+    /// timeout (twice: a token fetch may precede the call) plus a margin.
+    func lease(for psp: PaymentServiceProvider) -> Duration {
+        let timeout = psp == .bambora ? configuration.bambora?.timeout : configuration.swedbankPay?.timeout
+        return (timeout ?? .seconds(30)) * 2 + .seconds(30)
+    }
+
+    /// Handles one authorization that came due. Throws only when the database fails: the caller
+    /// stops the daemon, and recovery at the next start takes over.
+    func handle(id: String) async throws {
+        let now = clock.now()
+        var next = Next.nothing
+        let committed = try database.mutate(id: id, now: now) { authorization, latest in
+            switch authorization.dueAction(now: now, budget: configuration.budget(for: authorization.psp)) {
+            case .none:
+                return nil
+            case .expire:
+                return Mutation(authorization.expire(now: now))
+            case .stop(let reason, let alert):
+                return Mutation(authorization.stop(reason: reason, alert: alert, now: now))
+            case .settle(let reason):
+                return Mutation(authorization.settle(reason: reason, now: now))
+            case .reconcileUnknown:
+                guard providers.providers[authorization.psp] != nil else {
+                    return notConfigured(&authorization, now: now)
+                }
+                guard let latest else { return nil }
+                next = .reconcileUnknown(latest, authorization)
+                return nil
+            case .reconcileThenCapture:
+                next = .reconcileThenCapture(authorization)
+                return nil
+            case .capture(let amount, let usesGrant):
+                return begin(
+                    &authorization, latest: latest, amount: amount, usesGrant: usesGrant, now: now,
+                    next: &next)
+            }
+        }
+        if let committed { alerts.raise(committed.1.consequence.alerts) }
+        switch next {
+        case .nothing:
+            return
+        case .attempt(let attempt, let authorization):
+            try await execute(attempt, authorization)
+        case .reconcileUnknown(let attempt, let authorization):
+            try await reconcileUnknown(attempt, authorization)
+        case .reconcileThenCapture(let authorization):
+            try await reconcileThenCapture(authorization)
+        }
+    }
+
+    /// Step (a): the intent, durable before the PSP hears of it.
+    private func begin(
+        _ authorization: inout Authorization, latest: CaptureAttempt?, amount: Int64, usesGrant: Bool,
+        now: Instant,
+        next: inout Next
+    ) -> Mutation? {
+        guard providers.providers[authorization.psp] != nil else {
+            return notConfigured(&authorization, now: now)
+        }
+        let number = (latest?.number ?? 0) + 1
+        let (attempt, consequence) = authorization.beginAttempt(
+            number: number, reference: providers.mintReference(for: authorization.psp), amount: amount,
+            usesGrant: usesGrant,
+            now: now, lease: lease(for: authorization.psp))
+        next = .attempt(attempt, authorization)
+        return Mutation(consequence, insertAttempt: attempt)
+    }
+
+    /// No client for the authorization's PSP: keep it, try again later, say why.
+    private func notConfigured(_ authorization: inout Authorization, now: Instant) -> Mutation {
+        Mutation(
+            authorization.postpone(
+                until: now + configuration.scheduler.retry.maximum,
+                reason:
+                    "\(authorization.psp) is not configured (psp.\(authorization.psp.rawValue) in the configuration)",
+                now: now))
+    }
+
+    /// Steps (b) and (c).
+    private func execute(_ attempt: CaptureAttempt, _ authorization: Authorization) async throws {
+        guard let provider = providers.providers[authorization.psp] else { return }
+        var logger = logger
+        logger[metadataKey: "authorization"] = "\(authorization.id)"
+        logger[metadataKey: "psp"] = "\(authorization.psp)"
+        logger[metadataKey: "attempt"] = "\(attempt.number)"
+        logger.debug(
+            "capture attempt started",
+            metadata: ["amount": "\(attempt.amount)", "reference": "\(attempt.reference)"])
+        let outcome = await provider.capture(
+            authorization.captureRequest(amount: attempt.amount, reference: attempt.reference))
+        let now = clock.now()
+        let committed = try database.mutate(id: authorization.id, now: now) { current, latest in
+            guard var recorded = latest, recorded.number == attempt.number, recorded.state == .inFlight,
+                current.state == .capturing
+            else { return nil }
+            let consequence = current.finishAttempt(
+                &recorded, outcome: outcome.attemptOutcome, now: now,
+                budget: configuration.budget(for: current.psp),
+                retry: configuration.scheduler.retry)
+            return Mutation(consequence, updateAttempt: recorded)
+        }
+        guard let (updated, mutation) = committed else { return }
+        logger.info(
+            "capture attempt finished",
+            metadata: [
+                "outcome": "\(mutation.updateAttempt?.state.rawValue ?? "?")", "state": "\(updated.state)",
+            ])
+        alerts.raise(mutation.consequence.alerts)
+    }
+
+    /// An unknown outcome: ask the PSP whether the attempt landed before anything else happens.
+    private func reconcileUnknown(_ attempt: CaptureAttempt, _ authorization: Authorization) async throws {
+        guard let provider = providers.providers[authorization.psp] else { return }
+        let finding: AttemptFinding
+        var capturedTotal: Int64?
+        do {
+            let snapshot = try await provider.payment(authorization.locator)
+            finding = snapshot.finding(for: attempt, locallyCaptured: authorization.capturedAmount)
+            if case .landed = finding {
+                capturedTotal = snapshot.capturedAmount > 0 ? snapshot.capturedAmount : nil
+            }
+        } catch {
+            finding = .undetermined(reason: "the PSP could not be asked: \(error)")
+        }
+        let now = clock.now()
+        let committed = try database.mutate(id: authorization.id, now: now) { current, latest in
+            guard current.state == .unknown, var recorded = latest, recorded.number == attempt.number else {
+                return nil
+            }
+            let consequence = current.resolveUnknown(
+                &recorded, finding: finding, capturedTotal: capturedTotal, now: now,
+                budget: configuration.budget(for: current.psp), retry: configuration.scheduler.retry)
+            return Mutation(consequence, updateAttempt: recorded)
+        }
+        if let (updated, mutation) = committed {
+            logger.info(
+                "unknown capture outcome reconciled",
+                metadata: [
+                    "authorization": "\(updated.id)", "psp": "\(updated.psp)", "finding": "\(finding)",
+                    "state": "\(updated.state)",
+                ])
+            alerts.raise(mutation.consequence.alerts)
+        }
+    }
+
+    /// A retry: the PSP is asked first (the payment may have been captured or cancelled meanwhile),
+    /// and its truth adopted; only if nothing changed is the next attempt made.
+    private func reconcileThenCapture(_ authorization: Authorization) async throws {
+        guard let provider = providers.providers[authorization.psp] else {
+            let now = clock.now()
+            let committed = try database.mutate(id: authorization.id, now: now) { current, _ in
+                notConfigured(&current, now: now)
+            }
+            if let committed { alerts.raise(committed.1.consequence.alerts) }
+            return
+        }
+        let view: PaymentView
+        do {
+            view = try await provider.payment(authorization.locator).view
+        } catch {
+            let now = clock.now()
+            let committed = try database.mutate(id: authorization.id, now: now) { current, _ in
+                guard current == authorization else { return nil }
+                return Mutation(
+                    current.postpone(
+                        until: now + configuration.scheduler.retry.initial,
+                        reason: "could not read the payment at the PSP before retrying: \(error)", now: now))
+            }
+            if let committed { alerts.raise(committed.1.consequence.alerts) }
+            return
+        }
+        let now = clock.now()
+        var next = Next.nothing
+        let committed = try database.mutate(id: authorization.id, now: now) { current, latest in
+            // Adopt only what the PSP said about the authorization as it was when we asked.
+            guard current == authorization else { return nil }
+            if let consequence = current.reconcile(with: view, now: now) { return Mutation(consequence) }
+            switch current.dueAction(now: now, budget: configuration.budget(for: current.psp)) {
+            case .capture(let amount, let usesGrant), .reconcileThenCapture(let amount, let usesGrant):
+                return begin(
+                    &current, latest: latest, amount: amount, usesGrant: usesGrant, now: now, next: &next)
+            case .expire:
+                return Mutation(current.expire(now: now))
+            case .stop(let reason, let alert):
+                return Mutation(current.stop(reason: reason, alert: alert, now: now))
+            case .settle(let reason):
+                return Mutation(current.settle(reason: reason, now: now))
+            case .reconcileUnknown, .none:
+                return nil
+            }
+        }
+        if let committed { alerts.raise(committed.1.consequence.alerts) }
+        if case .attempt(let attempt, let authorization) = next {
+            try await execute(attempt, authorization)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import CaptureCore
+import CaptureStore
+import Logging
+import ServiceLifecycle
+
+/// Raises `deadline_approaching` for open authorizations whose deadline is within
+/// `alerts.warn_before` and that will not be captured by themselves: `manual` ones nobody asked to
+/// capture, and ones with no success yet (retrying, unknown, in attention).
+struct DeadlineWatch: Service {
+    let database: CaptureDatabase
+    let clock: any WallClock
+    let warnBefore: Duration
+    let checkInterval: Duration
+    let alerts: AlertRaiser
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            try check()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: checkInterval) }
+        }
+    }
+
+    func check() throws {
+        let now = clock.now()
+        for authorization in try database.deadlineCandidates(now: now, warnBefore: warnBefore, limit: 10_000)
+        {
+            guard let reason = authorization.deadlineWarning else { continue }
+            alerts.raise([
+                Alert(
+                    .deadlineApproaching, authorization.id, "capture deadline approaching",
+                    [
+                        "psp": authorization.psp.rawValue, "state": authorization.state.rawValue,
+                        "deadline": authorization.deadline.rfc3339,
+                        "expires_at": authorization.expiresAt.rfc3339,
+                        "reason": reason,
+                    ])
+            ])
+        }
+    }
+}
+
+extension Authorization {
+    /// Why its approaching deadline needs a human, or nil when the daemon will capture it in time.
+    var deadlineWarning: String? {
+        switch state {
+        case .pending:
+            if !draft.capture.capturesAutomatically && requestedAmount == nil {
+                return "capture policy is manual and nobody asked to capture it"
+            }
+            return nil
+        case .retrying: return "no successful capture yet: \(stateReason ?? "retrying")"
+        case .unknown: return "the last capture's outcome is unknown"
+        case .attention: return "automatic capture stopped: \(stateReason ?? "needs attention")"
+        case .capturing, .partiallyCaptured, .captured, .expired, .skipped, .voided: return nil
+        }
+    }
+}

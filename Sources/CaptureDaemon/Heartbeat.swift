@@ -1,0 +1,57 @@
+import CaptureCore
+import CaptureStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import SystemdNotify
+
+/// Tells the world the daemon is alive: a heartbeat row for `capturectl status`, `STATUS=` and
+/// `WATCHDOG=1` for systemd, and `STOPPING=1` when it shuts down.
+struct Heartbeat: Service {
+    let database: CaptureDatabase
+    let clock: any WallClock
+    let notifier: SystemdNotifier
+    let interval: Duration
+    let startedAt: Instant
+    let logger: Logger
+
+    func run() async throws {
+        // The watchdog wants a ping at half its timeout; the heartbeat row at the poll interval.
+        let period = min(interval, notifier.watchdogPingInterval ?? interval)
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully {
+                beat()
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
+            }
+        } onGracefulShutdown: {
+            do {
+                try notifier.stopping()
+            } catch {
+                logger.warning(
+                    "could not tell systemd the daemon is stopping", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    func beat() {
+        let now = clock.now()
+        var summary = "running"
+        do {
+            let counts = try database.summaryCounts(now: now)
+            summary = "\(counts.open) open, \(counts.due) due, \(counts.attention) in attention"
+            try database.writeHeartbeat(
+                StatusReport.Heartbeat(
+                    at: now, startedAt: startedAt, pid: Int(getpid()), version: CaptureVersion.current,
+                    summary: summary))
+        } catch {
+            // Without a heartbeat row, status reports the daemon stale; systemd still hears from us.
+            logger.error("could not write the heartbeat", metadata: ["error": "\(error)"])
+        }
+        do {
+            try notifier.status(summary)
+            try notifier.watchdog()
+        } catch {
+            logger.warning("could not notify systemd", metadata: ["error": "\(error)"])
+        }
+    }
+}

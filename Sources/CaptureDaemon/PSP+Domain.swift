@@ -1,0 +1,89 @@
+import CaptureCore
+import PSP
+
+/// Translations between the PSP clients' vocabulary and the domain's.
+extension CaptureOutcome {
+    var attemptOutcome: AttemptOutcome {
+        switch self {
+        case .captured(let receipt):
+            return .captured(
+                pspReference: receipt.transactionID ?? receipt.transactionNumber.map(String.init),
+                capturedTotal: receipt.capturedAmount)
+        case .refused(let refusal):
+            return .refused(
+                errorType: refusal.errorType.map { "\(refusal.cause.rawValue) (\($0))" }
+                    ?? refusal.cause.rawValue,
+                countsTowardLock: refusal.countsTowardLock, needsReconciliation: refusal.needsReconciliation)
+        case .transient(let failure):
+            return .transient(reason: failure.description, retryAfter: failure.retryAfter)
+        case .unknown(let unknown):
+            return .unknown(reason: unknown.description)
+        }
+    }
+}
+
+extension PaymentSnapshot {
+    var view: PaymentView {
+        let mapped: PaymentView.State
+        switch state {
+        case .authorized: mapped = .authorized
+        case .partiallyCaptured: mapped = .partiallyCaptured
+        case .captured: mapped = .captured
+        case .cancelled: mapped = .cancelled
+        case .expired: mapped = .expired
+        case .declined: mapped = .other("declined")
+        case .refunded: mapped = .other("refunded")
+        case .other(let raw): mapped = .other(raw)
+        }
+        return PaymentView(
+            state: mapped, authorizedAmount: authorizedAmount > 0 ? authorizedAmount : nil,
+            capturedAmount: capturedAmount,
+            currency: currency.isEmpty ? nil : currency, canCapture: psp == .swedbankPay ? canCapture : nil)
+    }
+
+    /// Did the attempt with this reference land? Swedbank Pay echoes the payeeReference; Bambora may
+    /// echo it as the capture's comment, and otherwise only the captured total can tell.
+    func finding(for attempt: CaptureAttempt, locallyCaptured: Int64) -> AttemptFinding {
+        if let transaction = captures.first(where: { $0.reference == attempt.reference }) {
+            switch transaction.state {
+            case .completed: return .landed(pspReference: transaction.id)
+            case .failed: return .notLanded(reason: "the PSP holds the attempt as failed")
+            case .initialized, .awaitingActivity, .other:
+                return .undetermined(reason: "the PSP holds the attempt as \(transaction.state)")
+            }
+        }
+        if psp == .swedbankPay {
+            return .notLanded(reason: "the PSP has no capture with the attempt's reference")
+        }
+        if capturedAmount >= locallyCaptured + attempt.amount {
+            return .landed(pspReference: nil)
+        }
+        if capturedAmount == locallyCaptured {
+            return .notLanded(reason: "the PSP's captured total did not change")
+        }
+        return .undetermined(reason: "the PSP's captured total (\(capturedAmount)) matches neither outcome")
+    }
+}
+
+extension Authorization {
+    var locator: PaymentLocator { PaymentLocator(payment: draft.payment, merchant: draft.merchant) }
+
+    /// The capture call for `amount`: VAT in proportion for a partial capture (Swedbank Pay needs it),
+    /// the shop's description or the order id.
+    func captureRequest(amount: Int64, reference: String) -> CaptureRequest {
+        var vat: Int64 = 0
+        if let total = draft.vatAmount, total > 0 {
+            if amount == self.amount.minorUnits {
+                vat = total
+            } else {
+                let product = total.multipliedFullWidth(by: amount)
+                let (quotient, remainder) = self.amount.minorUnits.dividingFullWidth(product)
+                vat = quotient + (remainder * 2 >= self.amount.minorUnits ? 1 : 0)
+            }
+        }
+        let description = draft.description ?? String("Order \(id)".prefix(40))
+        return CaptureRequest(
+            locator: locator, amount: amount, vatAmount: vat, currency: self.amount.currency.code,
+            description: description, reference: reference)
+    }
+}

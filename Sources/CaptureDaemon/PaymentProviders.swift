@@ -1,0 +1,65 @@
+import AsyncHTTPClient
+import CaptureConfig
+import CaptureCore
+import Logging
+import PSP
+
+/// The PSP clients the daemon talks to, one per configured PSP, sharing one HTTP connection pool,
+/// and the generators of each PSP's idempotency references.
+public struct PaymentProviders: Sendable {
+    public var providers: [PaymentServiceProvider: any PaymentProvider]
+    let references: [PaymentServiceProvider: PayeeReferenceGenerator]
+    let httpClient: HTTPClient?
+
+    public init(
+        providers: [PaymentServiceProvider: any PaymentProvider],
+        references: [PaymentServiceProvider: PayeeReferenceGenerator] = [:], httpClient: HTTPClient? = nil
+    ) {
+        self.providers = providers
+        self.references = references
+        self.httpClient = httpClient
+    }
+
+    /// Clients for every configured PSP, with the secrets read at start-up.
+    public static func make(configuration: CaptureConfiguration, secrets: PSPSecrets, logger: Logger)
+        -> PaymentProviders
+    {
+        let timeout = max(
+            configuration.bambora?.timeout ?? .zero, configuration.swedbankPay?.timeout ?? .zero)
+        let httpClient = PSPHTTPClient.make(
+            maxConcurrentCaptures: configuration.scheduler.maxConcurrentCaptures,
+            timeout: max(timeout, .seconds(1)))
+        var providers: [PaymentServiceProvider: any PaymentProvider] = [:]
+        var references: [PaymentServiceProvider: PayeeReferenceGenerator] = [:]
+        if let bambora = configuration.bambora, let secret = secrets.bamboraClientSecret {
+            providers[.bambora] = BamboraClient(
+                configuration: BamboraConfiguration(
+                    apiURL: bambora.apiURL, authURL: bambora.authURL, merchant: bambora.merchant,
+                    clientID: bambora.clientID,
+                    clientSecret: secret, timeout: bambora.timeout,
+                    maxConcurrentCaptures: configuration.scheduler.maxConcurrentCaptures),
+                httpClient: httpClient, logger: logger)
+            references[.bambora] = PayeeReferenceGenerator(mode: .alphanumeric())
+        }
+        if let swedbankPay = configuration.swedbankPay, let token = secrets.swedbankPayToken {
+            providers[.swedbankpay] = SwedbankPayClient(
+                configuration: SwedbankPayConfiguration(
+                    apiURL: swedbankPay.apiURL, token: token, timeout: swedbankPay.timeout,
+                    maxConcurrentCaptures: configuration.scheduler.maxConcurrentCaptures),
+                httpClient: httpClient, logger: logger)
+            references[.swedbankpay] = PayeeReferenceGenerator(
+                mode: swedbankPay.payeeReference == "digits" ? .twelveDigits : .alphanumeric())
+        }
+        return PaymentProviders(providers: providers, references: references, httpClient: httpClient)
+    }
+
+    /// A fresh idempotency reference for an attempt on this PSP.
+    func mintReference(for psp: PaymentServiceProvider) -> String {
+        (references[psp] ?? PayeeReferenceGenerator(mode: .alphanumeric())).next()
+    }
+
+    /// Closes the shared connection pool.
+    public func shutdown() async {
+        try? await httpClient?.shutdown()
+    }
+}

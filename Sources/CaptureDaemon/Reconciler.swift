@@ -1,0 +1,89 @@
+import CaptureCore
+import CaptureStore
+import Logging
+import PSP
+import ServiceLifecycle
+
+/// Every `reconcile.interval`, compares the open authorizations with what their PSP says, and
+/// adopts the PSP's truth: captured elsewhere, cancelled, expired, amounts that differ. The sweep is
+/// paced (at most `requestsPerSecond` PSP reads) so that it neither starves captures of connections
+/// nor hammers the PSP.
+struct Reconciler: Service {
+    let database: CaptureDatabase
+    let providers: PaymentProviders
+    let clock: any WallClock
+    let interval: Duration
+    let requestsPerSecond: Int
+    let alerts: AlertRaiser
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            try await sweep()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+
+    /// One pass over every authorization the reconciler looks at, a page at a time.
+    func sweep() async throws {
+        var after: String?
+        var checked = 0
+        var findings = 0
+        let pause = Duration.milliseconds(1000 / max(1, requestsPerSecond))
+        while !Task.isShuttingDownGracefully {
+            let page = try database.reconciliationPage(after: after, limit: 100, now: clock.now())
+            guard let last = page.last else { break }
+            after = last.id
+            for authorization in page {
+                if Task.isShuttingDownGracefully { return }
+                guard let provider = providers.providers[authorization.psp] else { continue }
+                checked += 1
+                if try await reconcile(authorization, with: provider) { findings += 1 }
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            }
+        }
+        if checked > 0 {
+            logger.info(
+                "reconciliation sweep finished",
+                metadata: ["checked": "\(checked)", "findings": "\(findings)"])
+        }
+    }
+
+    /// Compares one authorization with its PSP; returns whether anything was found and adopted.
+    func reconcile(_ authorization: Authorization, with provider: any PaymentProvider) async throws -> Bool {
+        let snapshot: PaymentSnapshot
+        do {
+            snapshot = try await provider.payment(authorization.locator)
+        } catch let error where error == .notFound {
+            return try adopt(authorization, view: nil, notFound: true)
+        } catch {
+            logger.debug(
+                "reconciliation could not read a payment",
+                metadata: ["authorization": "\(authorization.id)", "error": "\(error)"])
+            return false
+        }
+        return try adopt(authorization, view: snapshot.view, notFound: false)
+    }
+
+    private func adopt(_ authorization: Authorization, view: PaymentView?, notFound: Bool) throws -> Bool {
+        let now = clock.now()
+        let committed = try database.mutate(id: authorization.id, now: now) { current, _ in
+            // Only what the PSP said about the authorization as it was when asked: if it changed in
+            // between (a capture landed), the next sweep looks again.
+            guard current == authorization else { return nil }
+            if notFound {
+                return current.reconcileNotFound(now: now).map { Mutation($0) }
+            }
+            return view.flatMap { current.reconcile(with: $0, now: now) }.map { Mutation($0) }
+        }
+        guard let (updated, mutation) = committed else { return false }
+        logger.notice(
+            "reconciliation adopted the PSP's state",
+            metadata: [
+                "authorization": "\(updated.id)", "psp": "\(updated.psp)",
+                "event": "\(mutation.consequence.event)", "state": "\(updated.state)",
+            ])
+        alerts.raise(mutation.consequence.alerts)
+        return true
+    }
+}

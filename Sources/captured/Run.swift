@@ -1,0 +1,55 @@
+import ArgumentParser
+import CaptureConfig
+import CaptureCore
+import CaptureDaemon
+import CaptureLogging
+import Foundation
+import Logging
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon in the foreground (systemd Type=notify).",
+        discussion: """
+            Exit codes: 0 after a graceful shutdown (SIGTERM, SIGINT); 78 when the configuration cannot be \
+            honoured (nothing was touched); 1 when the database failed (systemd restarts it; recovery resumes \
+            from what was recorded).
+            """)
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The configuration file (default: $CAPTURED_CONFIG, else /etc/captured/captured.yaml).",
+            valueName: "file"))
+    var config: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let configuration: CaptureConfiguration
+        let secrets: PSPSecrets
+        let level: Logger.Level
+        let format: LogFormat
+        do {
+            configuration = try ConfigurationLoader.load(explicitPath: config, environment: environment)
+            secrets = try configuration.readSecrets(environment: environment)
+            level = try Logger.Level(configuration: configuration.log.level)
+            format = try LogFormat(configuration: configuration.log.format)
+        } catch {
+            // One line naming the key, before anything is touched.
+            FileHandle.standardError.write(Data("captured: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        CaptureLoggingSystem.bootstrap(
+            level: level, format: format, secrets: secrets.all, environment: environment)
+        let logger = Logger(label: "captured")
+        let daemon = CaptureDaemon(
+            configuration: configuration,
+            providers: PaymentProviders.make(configuration: configuration, secrets: secrets, logger: logger),
+            logger: logger)
+        do {
+            try await daemon.run()
+        } catch {
+            logger.critical("captured stopped on an error", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+    }
+}
