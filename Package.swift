@@ -95,6 +95,9 @@ let package = Package(
             ]
         ),
 
+        // The status report and one authorization, rendered for people and scripts.
+        .target(name: "CaptureReports", dependencies: ["CaptureCore"]),
+
         // The services and the one function that builds the ServiceGroup.
         .target(
             name: "CaptureDaemon",
@@ -117,6 +120,7 @@ let package = Package(
                 "CaptureDaemon",
                 "CaptureConfig",
                 "CaptureLogging",
+                "CaptureReports",
                 "PSP",
                 "PSPSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -129,6 +133,7 @@ let package = Package(
                 "CaptureCore",
                 "CaptureStore",
                 "CaptureConfig",
+                "CaptureReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
