@@ -26,7 +26,7 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// The duration from `rhs` to `lhs` (negative when `lhs` is earlier).
     public static func - (lhs: Instant, rhs: Instant) -> Duration {
-        .milliseconds(lhs.millisecondsSinceEpoch &- rhs.millisecondsSinceEpoch)
+        .milliseconds(lhs.millisecondsSinceEpoch) - .milliseconds(rhs.millisecondsSinceEpoch)
     }
 
     public static let distantPast = Instant(millisecondsSinceEpoch: Int64.min / 2)

@@ -184,6 +184,17 @@ struct InstantTests {
         #expect(Instant.distantPast - .seconds(Int64.max) <= Instant.distantPast)
     }
 
+    @Test("the duration between two instants is exact, even between the extremes")
+    func differenceDoesNotWrap() {
+        let latest = Instant(millisecondsSinceEpoch: .max)
+        let earliest = Instant(millisecondsSinceEpoch: .min)
+        #expect(latest - earliest > .zero)
+        #expect(latest - earliest == .milliseconds(Int64.max) + .milliseconds(Int64.max) + .milliseconds(1))
+        #expect(earliest - latest < .zero)
+        let now = instant("2026-11-21T00:00:00Z")
+        #expect((now + .seconds(Int64.max)) - instant("1960-01-01T00:00:00Z") > .zero)
+    }
+
     @Test("extreme instants can still be formatted (a corrupt row must not crash status)")
     func extremeInstantsFormat() {
         #expect(!Instant(millisecondsSinceEpoch: Int64.max).rfc3339.isEmpty)

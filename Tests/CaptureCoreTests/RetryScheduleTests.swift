@@ -50,11 +50,6 @@ struct RetryScheduleTests {
         let next = Self.schedule.nextAttempt(
             afterFailures: 2, now: now, deadline: Self.deadline, expiresAt: Self.expiresAt)
         #expect(next == now + .seconds(60))
-        let late = Self.expiresAt - .seconds(10)
-        #expect(
-            Self.schedule.nextAttempt(
-                afterFailures: 1, now: late, deadline: Self.deadline, expiresAt: Self.expiresAt)
-                == nil)
         for minutesLeft: Int64 in [1, 2, 10, 59, 61, 600] {
             let now = Self.expiresAt - .minutes(minutesLeft)
             if let next = Self.schedule.nextAttempt(
