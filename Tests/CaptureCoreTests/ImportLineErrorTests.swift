@@ -109,6 +109,13 @@ struct ImportLineErrorTests {
         Self.expectOnlyProblem(bamboraRecord(), set: "payment", to: "", contains: "must not be empty")
     }
 
+    @Test("a Bambora reference with control characters is rejected (it is shown, logged and sent)")
+    func bamboraReferenceControlCharacters() {
+        for value in ["ref\n2", "ref\r\nX-Injected: 1", "ref\u{0}", "ref\u{1b}[2J"] {
+            Self.expectOnlyProblem(bamboraRecord(), set: "payment", to: value, contains: "control characters")
+        }
+    }
+
     @Test(
         "a Swedbank Pay payment must be a payment id path of a resource that captures",
         arguments: [
