@@ -223,6 +223,9 @@ public struct AuthorizationDraft: Hashable, Sendable {
                     )
                 ]
             }
+            if payment.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                return [FieldError("payment", "must not contain control characters")]
+            }
             return []
         case .swedbankpay:
             let parts = payment.split(separator: "/", omittingEmptySubsequences: false)

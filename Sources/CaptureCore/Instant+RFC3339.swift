@@ -62,8 +62,8 @@ extension Instant {
     /// The instant in RFC 3339 UTC: `2026-11-21T09:30:00Z`, with `.mmm` only when it is not zero.
     public var rfc3339: String {
         let ms = millisecondsSinceEpoch
-        let floorSeconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-        let millis = Int(ms - floorSeconds * 1000)
+        let floorSeconds = ms / 1000 - (ms % 1000 < 0 ? 1 : 0)
+        let millis = Int((ms % 1000 + 1000) % 1000)
         let days = floorSeconds >= 0 ? floorSeconds / 86_400 : (floorSeconds - 86_399) / 86_400
         let secondOfDay = Int(floorSeconds - days * 86_400)
         let (year, month, day) = Instant.civilFromDays(Int(days))
@@ -79,9 +79,7 @@ extension Instant {
 
     /// The UTC calendar day of this instant, as (year, month, day).
     public var utcDay: (year: Int, month: Int, day: Int) {
-        let seconds =
-            millisecondsSinceEpoch >= 0
-            ? millisecondsSinceEpoch / 1000 : (millisecondsSinceEpoch - 999) / 1000
+        let seconds = millisecondsSinceEpoch / 1000 - (millisecondsSinceEpoch % 1000 < 0 ? 1 : 0)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         return Instant.civilFromDays(Int(days))
     }
@@ -90,8 +88,8 @@ extension Instant {
     public var startOfUTCDay: Instant {
         let ms = millisecondsSinceEpoch
         let dayMs: Int64 = 86_400_000
-        let days = ms >= 0 ? ms / dayMs : (ms - dayMs + 1) / dayMs
-        return Instant(millisecondsSinceEpoch: days * dayMs)
+        let (start, overflow) = ms.subtractingReportingOverflow((ms % dayMs + dayMs) % dayMs)
+        return Instant(millisecondsSinceEpoch: overflow ? .min : start)
     }
 
     static func isLeapYear(_ year: Int) -> Bool {

@@ -16,7 +16,7 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Adds a duration, saturating at the representable range instead of trapping.
     public static func + (lhs: Instant, rhs: Duration) -> Instant {
         let (sum, overflow) = lhs.millisecondsSinceEpoch.addingReportingOverflow(rhs.wholeMilliseconds)
-        if overflow { return rhs < .zero ? .distantPast : .distantFuture }
+        if overflow { return Instant(millisecondsSinceEpoch: rhs < .zero ? .min : .max) }
         return Instant(millisecondsSinceEpoch: sum)
     }
 
@@ -26,7 +26,7 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// The duration from `rhs` to `lhs` (negative when `lhs` is earlier).
     public static func - (lhs: Instant, rhs: Instant) -> Duration {
-        .milliseconds(lhs.millisecondsSinceEpoch &- rhs.millisecondsSinceEpoch)
+        .milliseconds(lhs.millisecondsSinceEpoch) - .milliseconds(rhs.millisecondsSinceEpoch)
     }
 
     public static let distantPast = Instant(millisecondsSinceEpoch: Int64.min / 2)
