@@ -40,7 +40,7 @@ extension Authorization {
     /// Do not capture this one; stop tracking it.
     public mutating func skip(reason: String, now: Instant) throws(CommandError) -> AuditDetail {
         let trimmed = reason.trimmingWhitespace
-        guard !trimmed.isEmpty else { throw CommandError(.invalidAmount, "reason: must not be empty") }
+        guard !trimmed.isEmpty else { throw CommandError(.invalidInput, "reason: must not be empty") }
         switch state {
         case .pending, .retrying, .partiallyCaptured, .attention:
             break
@@ -100,6 +100,8 @@ public struct CommandError: Error, Hashable, Sendable, CustomStringConvertible {
         case notFound
         case invalidState
         case invalidAmount
+        /// An argument other than the amount is malformed.
+        case invalidInput
         case attemptInFlight
         case wouldLock
         case conflict

@@ -33,6 +33,11 @@ public struct RetrySchedule: Hashable, Sendable {
         let limit = now < deadline ? deadline : expiresAt
         var next = min(now + delay(afterFailures: max(failures, 1)), limit)
         if let notBefore { next = max(next, notBefore) }
-        return next < expiresAt ? next : nil
+        if next < expiresAt { return next }
+        // The back-off would outlast the authorization: one last chance half-way to the expiry —
+        // unless the PSP asked us to wait longer than that.
+        let lastChance = now + .milliseconds((expiresAt - now).wholeMilliseconds / 2)
+        if let notBefore, notBefore > lastChance { return nil }
+        return lastChance > now && lastChance < expiresAt ? lastChance : nil
     }
 }

@@ -156,7 +156,6 @@ public struct AuthorizationView {
     }
 }
 
-
 /// JSON for scripts: keys sorted, pretty-printed, nulls kept as nulls.
 public func encodeJSON(_ value: JSONValue) -> String {
     let encoder = JSONEncoder()

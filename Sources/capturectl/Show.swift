@@ -1,8 +1,8 @@
 import ArgumentParser
 import CaptureConfig
 import CaptureCore
-import CaptureStore
 import CaptureReports
+import CaptureStore
 import Foundation
 
 struct Show: ParsableCommand {
@@ -31,4 +31,3 @@ struct Show: ParsableCommand {
         }
     }
 }
-

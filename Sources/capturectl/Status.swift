@@ -1,8 +1,8 @@
 import ArgumentParser
 import CaptureConfig
 import CaptureCore
-import CaptureStore
 import CaptureReports
+import CaptureStore
 import Foundation
 
 struct Status: ParsableCommand {

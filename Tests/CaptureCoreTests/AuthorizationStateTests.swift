@@ -56,11 +56,18 @@ struct AuthorizationStateTests {
     @Test(
         "open states are the ones the daemon still owns",
         arguments: [
-            AuthorizationState.pending, .capturing, .retrying, .unknown, .partiallyCaptured, .attention,
+            AuthorizationState.pending, .capturing, .retrying, .unknown, .attention,
         ])
     func open(state: AuthorizationState) {
         #expect(state.isOpen)
         #expect(!state.successors.isEmpty)
+    }
+
+    @Test("a partially captured authorization is settled, yet more of it may still be captured on request")
+    func partiallyCapturedIsSettled() {
+        #expect(!AuthorizationState.partiallyCaptured.isOpen)
+        #expect(AuthorizationState.partiallyCaptured.canMove(to: .capturing))
+        #expect(AuthorizationState.partiallyCaptured.canMove(to: .skipped))
     }
 
     @Test("the names are the ones status and show print")

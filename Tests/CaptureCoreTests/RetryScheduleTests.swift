@@ -94,4 +94,17 @@ struct RetryScheduleTests {
                 afterFailures: 1, now: Self.now, deadline: Self.deadline, expiresAt: Self.expiresAt,
                 notBefore: Self.expiresAt) == nil)
     }
+
+    @Test("when the back-off would outlast the authorization, one last attempt comes half-way to the expiry")
+    func lastChance() {
+        let tenMinutesLeft = Self.expiresAt - .minutes(10)
+        let next = Self.schedule.nextAttempt(
+            afterFailures: 8, now: tenMinutesLeft, deadline: Self.deadline, expiresAt: Self.expiresAt)
+        #expect(next == Self.expiresAt - .minutes(5))
+        // A Retry-After beyond that last chance is honoured: no attempt is squeezed in.
+        #expect(
+            Self.schedule.nextAttempt(
+                afterFailures: 8, now: tenMinutesLeft, deadline: Self.deadline, expiresAt: Self.expiresAt,
+                notBefore: Self.expiresAt - .minutes(1)) == nil)
+    }
 }
