@@ -95,6 +95,16 @@ let package = Package(
             ]
         ),
 
+        // `captured demo`: simulators, sample authorizations and the real daemon, in one process.
+        .target(
+            name: "CaptureDemo",
+            dependencies: [
+                "CaptureCore", "CaptureStore", "CaptureConfig", "CaptureDaemon", "CaptureLogging",
+                "CaptureReports", "PSP",
+                "PSPSimulator", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // The status report and one authorization, rendered for people and scripts.
         .target(name: "CaptureReports", dependencies: ["CaptureCore"]),
 
@@ -120,9 +130,7 @@ let package = Package(
                 "CaptureDaemon",
                 "CaptureConfig",
                 "CaptureLogging",
-                "CaptureReports",
-                "PSP",
-                "PSPSimulator",
+                "CaptureDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

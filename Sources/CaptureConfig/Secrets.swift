@@ -6,6 +6,11 @@ public struct PSPSecrets: Sendable, CustomStringConvertible {
     public var bamboraClientSecret: String?
     public var swedbankPayToken: String?
 
+    public init(bamboraClientSecret: String? = nil, swedbankPayToken: String? = nil) {
+        self.bamboraClientSecret = bamboraClientSecret
+        self.swedbankPayToken = swedbankPayToken
+    }
+
     public var description: String {
         "PSPSecrets(bambora: \(bamboraClientSecret == nil ? "none" : "[redacted]"), swedbankpay: \(swedbankPayToken == nil ? "none" : "[redacted]"))"
     }

@@ -7,8 +7,9 @@ public enum AttemptOutcome: Hashable, Sendable {
     /// `needsReconciliation` — the refusal says the payment moved on (already captured, cancelled,
     /// nothing left to capture): ask the PSP before anything else.
     case refused(errorType: String, countsTowardLock: Bool, needsReconciliation: Bool)
-    /// Not applied, for sure (connection refused before sending, 429, 503).
-    case transient(reason: String, retryAfter: Duration?)
+    /// Not applied, for sure (connection refused before sending, 429, 503). `unreachable` — the PSP
+    /// could not be reached at all (as opposed to asking us to come back later).
+    case transient(reason: String, retryAfter: Duration?, unreachable: Bool)
     /// May have been applied (timeout after sending, connection lost, 5xx after sending).
     case unknown(reason: String)
 }

@@ -132,7 +132,7 @@ extension Authorization {
                     ]),
                 at: 0)
             return consequence
-        case .transient(let reason, let retryAfter):
+        case .transient(let reason, let retryAfter, let unreachable):
             attempt.state = .transient
             attempt.error = reason
             detail["error"] = .string(reason)

@@ -14,7 +14,7 @@ struct DeadlineWatch: Service {
     let alerts: AlertRaiser
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.shouldStop {
             try check()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: checkInterval) }
         }

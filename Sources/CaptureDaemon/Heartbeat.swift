@@ -19,7 +19,7 @@ struct Heartbeat: Service {
         // The watchdog wants a ping at half its timeout; the heartbeat row at the poll interval.
         let period = min(interval, notifier.watchdogPingInterval ?? interval)
         await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully {
+            while !Task.shouldStop {
                 beat()
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
             }

@@ -15,7 +15,13 @@ extension CaptureOutcome {
                     ?? refusal.cause.rawValue,
                 countsTowardLock: refusal.countsTowardLock, needsReconciliation: refusal.needsReconciliation)
         case .transient(let failure):
-            return .transient(reason: failure.description, retryAfter: failure.retryAfter)
+            let unreachable: Bool
+            switch failure.cause {
+            case .connectionFailed, .tokenUnavailable, .unavailable, .paymentUnreadable: unreachable = true
+            case .rateLimited, .operationBlocked: unreachable = false
+            }
+            return .transient(
+                reason: failure.description, retryAfter: failure.retryAfter, unreachable: unreachable)
         case .unknown(let unknown):
             return .unknown(reason: unknown.description)
         }

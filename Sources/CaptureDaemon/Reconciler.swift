@@ -18,7 +18,7 @@ struct Reconciler: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.shouldStop {
             try await sweep()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
@@ -30,12 +30,12 @@ struct Reconciler: Service {
         var checked = 0
         var findings = 0
         let pause = Duration.milliseconds(1000 / max(1, requestsPerSecond))
-        while !Task.isShuttingDownGracefully {
+        while !Task.shouldStop {
             let page = try database.reconciliationPage(after: after, limit: 100, now: clock.now())
             guard let last = page.last else { break }
             after = last.id
             for authorization in page {
-                if Task.isShuttingDownGracefully { return }
+                if Task.shouldStop { return }
                 guard let provider = providers.providers[authorization.psp] else { continue }
                 checked += 1
                 if try await reconcile(authorization, with: provider) { findings += 1 }

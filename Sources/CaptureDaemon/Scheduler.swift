@@ -21,7 +21,7 @@ struct Scheduler: Service {
         try await withThrowingTaskGroup(of: String?.self) { group in
             var inFlight = Set<String>()
             var timerPending = false
-            while !Task.isShuttingDownGracefully {
+            while !Task.shouldStop {
                 let now = clock.now()
                 let free = maxConcurrent - inFlight.count
                 if free > 0 {

@@ -10,7 +10,7 @@ struct Captured: AsyncParsableCommand {
         commandName: "captured",
         abstract: "The capture daemon: captures card authorizations exactly once, before they lapse.",
         version: CaptureVersion.current,
-        subcommands: [Run.self, Migrate.self]
+        subcommands: [Run.self, DemoCommand.self, Migrate.self]
     )
 }
 
