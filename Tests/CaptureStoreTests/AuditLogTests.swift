@@ -90,6 +90,9 @@ struct AuditLogTests {
             firstBad: 4),
         Tampering(
             name: "editing a time", sql: ["UPDATE audit_log SET at = at + 1 WHERE seq = 2"], firstBad: 2),
+        Tampering(
+            name: "moving an entry to another authorization",
+            sql: ["UPDATE audit_log SET authorization_id = 'A-1' WHERE seq = 2"], firstBad: 2),
         Tampering(name: "deleting a middle entry", sql: ["DELETE FROM audit_log WHERE seq = 3"], firstBad: 4),
         Tampering(
             name: "swapping two entries' seq",

@@ -126,6 +126,18 @@ struct StatusCommandTests {
             $0.range(of: #"^  [A-Z][a-z]{2} \d{4}-\d{2}-\d{2}"#, options: .regularExpression) != nil
         }
         #expect(chart.count == 7)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = calendar.timeZone
+        formatter.dateFormat = "EEE yyyy-MM-dd"
+        for line in chart {
+            let label = String(line.dropFirst(2).prefix(14))
+            #expect(
+                formatter.date(from: label).map { formatter.string(from: $0) } == label, "weekday of \(label)"
+            )
+        }
         #expect(chart.contains { $0.hasSuffix("# 2") })
     }
 
@@ -139,6 +151,22 @@ struct StatusCommandTests {
         let json = try sandbox.run(["status", "--json"])
         #expect(json.status == 3)
         #expect(try jsonObject(json.stdout)["status"] as? String == "UNKNOWN")
+    }
+
+    @Test("a database from a newer version is UNKNOWN (exit 3), saying so")
+    func newerDatabase() throws {
+        let sandbox = try Sandbox()
+        try sandbox.importRecords([record("N-1")])
+        try sandbox.raw { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_future')")
+        }
+        let run = try sandbox.run(["status"])
+        #expect(run.status == 3, "\(run)")
+        #expect(run.stdout.contains("newer version"))
+        let add = try sandbox.run(["import", "-"], stdin: record("N-2") + "\n")
+        #expect(add.status == 3, "\(add)")
+        #expect(add.stderr.contains("newer version"))
+        #expect(try sandbox.count("SELECT COUNT(*) FROM authorization") == 1)
     }
 
     @Test("a bad configuration is UNKNOWN (exit 3), naming the key")
