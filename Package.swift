@@ -150,7 +150,10 @@ let package = Package(
         .testTarget(name: "CaptureCoreTests", dependencies: ["CaptureCore"]),
         .testTarget(
             name: "CaptureStoreTests",
-            dependencies: ["CaptureCore", "CaptureStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "CaptureCore", "CaptureStore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "PSPTests",
@@ -176,6 +179,9 @@ let package = Package(
         .testTarget(name: "CaptureConfigTests", dependencies: ["CaptureConfig", "CaptureCore"]),
         .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
-        .testTarget(name: "CapturectlTests", dependencies: ["CaptureCore", "CaptureStore"]),
+        .testTarget(
+            name: "CapturectlTests",
+            dependencies: ["CaptureCore", "CaptureStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
     ]
 )

@@ -55,7 +55,11 @@ struct Settings {
             {
                 continue  // an empty section (`psp:` with nothing under it)
             } else {
-                throw ConfigurationError(key: key, problem: "unknown key", source: source(keyNode))
+                throw ConfigurationError(
+                    key: key,
+                    problem: ConfigurationKeys.isSection(key)
+                        ? "must be a mapping of the keys below it, not a single value" : "unknown key",
+                    source: source(keyNode))
             }
         }
     }

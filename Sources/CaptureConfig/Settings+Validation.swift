@@ -3,14 +3,13 @@ import Foundation
 
 extension Settings {
     func build() throws(ConfigurationError) -> CaptureConfiguration {
-        let retry = RetrySchedule(
-            initial: try duration("scheduler.retry.initial", default: "30s", minimum: .milliseconds(1)),
-            maximum: try duration("scheduler.retry.max", default: "1h", minimum: .milliseconds(1)))
-        if retry.maximum.wholeMilliseconds
-            < (try duration("scheduler.retry.initial", default: "30s")).wholeMilliseconds
-        {
+        let retryInitial = try duration("scheduler.retry.initial", default: "30s", minimum: .milliseconds(1))
+        let retryMaximum = try duration("scheduler.retry.max", default: "1h", minimum: .milliseconds(1))
+        // Compared before RetrySchedule, which raises a maximum below the initial delay to it.
+        if retryMaximum < retryInitial {
             throw error("scheduler.retry.max", "must not be shorter than scheduler.retry.initial")
         }
+        let retry = RetrySchedule(initial: retryInitial, maximum: retryMaximum)
         let scheduler = CaptureConfiguration.Scheduler(
             pollInterval: try duration("scheduler.poll_interval", default: "2s", minimum: .milliseconds(10)),
             safetyMargin: try duration("scheduler.safety_margin", default: "24h"),
