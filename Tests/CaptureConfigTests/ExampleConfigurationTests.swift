@@ -26,11 +26,14 @@ struct ExampleConfigurationTests {
 
     @Test("its secrets are credential ids resolved in $CREDENTIALS_DIRECTORY")
     func secretsResolveInCredentialsDirectory() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("credentials-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "credentials-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try "bambora-secret\n".write(to: directory.appendingPathComponent("bambora-client-secret"), atomically: true, encoding: .utf8)
-        try "swedbank-token".write(to: directory.appendingPathComponent("swedbankpay-token"), atomically: true, encoding: .utf8)
+        try "bambora-secret\n".write(
+            to: directory.appendingPathComponent("bambora-client-secret"), atomically: true, encoding: .utf8)
+        try "swedbank-token".write(
+            to: directory.appendingPathComponent("swedbankpay-token"), atomically: true, encoding: .utf8)
         let configuration = try ConfigurationLoader.load(explicitPath: Self.path, environment: [:])
         let secrets = try configuration.readSecrets(environment: ["CREDENTIALS_DIRECTORY": directory.path])
         #expect(secrets.bamboraClientSecret == "bambora-secret")
