@@ -143,13 +143,12 @@ extension Authorization {
                     afterFailures: max(1, consecutiveFailures), now: now, deadline: deadline,
                     expiresAt: expiresAt, notBefore: notBefore) ?? expiresAt
             detail["next_attempt_at"] = .string(nextActionAt!.rfc3339)
+            // A PSP that asks us to come back later is not an incident; one that cannot be reached is.
+            let alert = Alert(
+                .pspUnreachable, id, "the PSP could not be reached; the capture will be retried",
+                ["psp": psp.rawValue, "reason": reason])
             return Consequence(
-                event: "capture_not_applied", detail: detail,
-                alerts: [
-                    Alert(
-                        .pspUnreachable, id, "the PSP could not take a capture; it will be retried",
-                        ["psp": psp.rawValue, "reason": reason])
-                ])
+                event: "capture_not_applied", detail: detail, alerts: unreachable ? [alert] : [])
         case .unknown(let reason):
             attempt.state = .unknown
             attempt.error = reason

@@ -62,7 +62,8 @@ public struct CaptureDaemon: Sendable {
                 requestsPerSecond: configuration.reconcileRequestsPerSecond, alerts: alerts, logger: logger),
             DeadlineWatch(
                 database: database, clock: clock, warnBefore: configuration.warnBefore,
-                checkInterval: max(configuration.scheduler.pollInterval, .seconds(1)), alerts: alerts),
+                checkInterval: DeadlineWatch.checkInterval(warnBefore: configuration.warnBefore),
+                alerts: alerts),
             heartbeat,
         ]
         let group = ServiceGroup(

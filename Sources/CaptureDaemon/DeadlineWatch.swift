@@ -13,6 +13,12 @@ struct DeadlineWatch: Service {
     let checkInterval: Duration
     let alerts: AlertRaiser
 
+    /// Deadlines are warned about hours ahead: checking every 30 seconds (or a tenth of the warning
+    /// time when that is shorter, at least every second) is plenty, and cheap.
+    static func checkInterval(warnBefore: Duration) -> Duration {
+        min(.seconds(30), max(.seconds(1), warnBefore / 10))
+    }
+
     func run() async throws {
         while !Task.shouldStop {
             try check()

@@ -137,15 +137,16 @@ extension CaptureDatabase {
     /// `repeatInterval` has passed since it was last raised. Records the raise.
     public func shouldRaise(_ alert: Alert, now: Instant, repeatInterval: Duration) throws(StoreError) -> Bool
     {
-        try write { db in
-            let last = try Int64.fetchOne(
-                db, sql: "SELECT last_raised_at FROM alert_state WHERE authorization_id = ? AND code = ?",
-                arguments: [alert.authorizationID, alert.code.rawValue])
-            if alert.code.isCondition, let last,
-                now.millisecondsSinceEpoch - last < repeatInterval.wholeMilliseconds
-            {
-                return false
+        // Most checks of a lasting condition find it raised recently: answer those with a read.
+        if alert.code.isCondition {
+            let last = try read { db in
+                try Int64.fetchOne(
+                    db, sql: "SELECT last_raised_at FROM alert_state WHERE authorization_id = ? AND code = ?",
+                    arguments: [alert.authorizationID, alert.code.rawValue])
             }
+            if let last, now.millisecondsSinceEpoch - last < repeatInterval.wholeMilliseconds { return false }
+        }
+        try write { db in
             try db.execute(
                 sql: """
                     INSERT INTO alert_state (authorization_id, code, first_raised_at, last_raised_at, times) VALUES (?, ?, ?, ?, 1)
@@ -155,8 +156,8 @@ extension CaptureDatabase {
                     alert.authorizationID, alert.code.rawValue, now.millisecondsSinceEpoch,
                     now.millisecondsSinceEpoch,
                 ])
-            return true
         }
+        return true
     }
 
     /// Counts for the daemon's one-line status: open, due now, in attention.
