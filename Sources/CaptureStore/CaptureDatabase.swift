@@ -13,6 +13,9 @@ public final class CaptureDatabase: Sendable {
     public enum OpenMode: Sendable {
         /// Create it when absent (mode 0600) and apply pending migrations.
         case migrate
+        /// It must exist; pending migrations are applied (commands that change an authorization: a
+        /// wrong path must not create an empty database).
+        case migrateExisting
         /// It must exist and be at the schema this build knows; nothing is created or migrated.
         case existing
     }
@@ -39,7 +42,7 @@ public final class CaptureDatabase: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             switch mode {
-            case .migrate: try Migrations.apply(to: pool, path: path)
+            case .migrate, .migrateExisting: try Migrations.apply(to: pool, path: path)
             case .existing: try Migrations.check(pool, path: path)
             }
         } catch {

@@ -14,7 +14,7 @@ struct Capture: ParsableCommand {
     func run() throws {
         try reporting {
             let configuration = try options.load()
-            let database = try openDatabase(configuration, mode: .migrate)
+            let database = try openDatabase(configuration, mode: .migrateExisting)
             let updated = try database.apply(
                 event: "capture_requested", to: id, actor: currentActor(), now: now()
             ) {
@@ -39,7 +39,7 @@ struct Skip: ParsableCommand {
     func run() throws {
         try reporting {
             let configuration = try options.load()
-            let database = try openDatabase(configuration, mode: .migrate)
+            let database = try openDatabase(configuration, mode: .migrateExisting)
             try database.apply(event: "skipped", to: id, actor: currentActor(), now: now()) {
                 (authorization: inout Authorization) throws(CommandError) in
                 try authorization.skip(reason: reason, now: now())
@@ -63,7 +63,7 @@ struct Retry: ParsableCommand {
     func run() throws {
         try reporting {
             let configuration = try options.load()
-            let database = try openDatabase(configuration, mode: .migrate)
+            let database = try openDatabase(configuration, mode: .migrateExisting)
             try database.apply(event: "retry_granted", to: id, actor: currentActor(), now: now()) {
                 (authorization: inout Authorization) throws(CommandError) in
                 try authorization.grantRetry(budget: configuration.budget(for: authorization.psp), now: now())
@@ -87,7 +87,7 @@ struct Acknowledge: ParsableCommand {
     func run() throws {
         try reporting {
             let configuration = try options.load()
-            let database = try openDatabase(configuration, mode: .migrate)
+            let database = try openDatabase(configuration, mode: .migrateExisting)
             try database.acknowledge(actor: currentActor(), note: note, now: now())
             print(
                 "acknowledged; status reports only what enters attention or expires from now on as CRITICAL")

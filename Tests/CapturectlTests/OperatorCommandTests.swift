@@ -27,6 +27,17 @@ struct OperatorCommandTests {
         #expect(try sandbox.count("SELECT requested_amount FROM authorization WHERE id = 'C-1'") == 10_000)
     }
 
+    @Test("commands that change an authorization never create a database at a wrong path")
+    func noDatabaseCreatedByCommands() throws {
+        let sandbox = try Sandbox()
+        for arguments in [["capture", "X"], ["skip", "X", "--reason", "r"], ["retry", "X"], ["ack"]] {
+            let run = try sandbox.run(arguments)
+            #expect(run.status == 3, "\(arguments): \(run)")
+            #expect(run.stderr.contains("no database here"))
+            #expect(!sandbox.databaseExists)
+        }
+    }
+
     @Test("capture of an unknown id or a settled one is refused")
     func captureRefused() throws {
         let sandbox = try Sandbox()
