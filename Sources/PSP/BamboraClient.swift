@@ -224,21 +224,8 @@ public final class BamboraClient: PaymentProvider {
                     countsTowardLock: false
                 )
             )
-        case 400:
-            return .refused(
-                CaptureRefusal(cause: .invalidRequest, errorType: name, httpStatus: status, detail: detail))
-        case 429:
-            return .transient(
-                TransientFailure(
-                    cause: .rateLimited, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
-            )
-        case 503:
-            return .transient(
-                TransientFailure(
-                    cause: .unavailable, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
-            )
-        case 500...599:
-            return .unknown(UnknownOutcome(cause: .serverError, httpStatus: status, detail: detail))
+        case 400, 429, 500...599:
+            return exchange.commonFailure(errorType: name, detail: detail)
         default:
             return .refused(
                 CaptureRefusal(cause: .other, errorType: name, httpStatus: status, detail: detail))

@@ -143,3 +143,28 @@ struct HTTPTransport: Sendable {
         return String(describing: type(of: error))
     }
 }
+
+extension HTTPExchange {
+    /// The answers both PSPs give alike: 400 is a refusal of the request; 429 and 503 say "later"
+    /// (nothing applied); any other 5xx came after the request was sent, so it may have been applied.
+    func commonFailure(errorType: String?, detail: String?) -> CaptureOutcome {
+        switch self.status {
+        case 400:
+            return .refused(
+                CaptureRefusal(
+                    cause: .invalidRequest, errorType: errorType, httpStatus: self.status, detail: detail))
+        case 429:
+            return .transient(
+                TransientFailure(
+                    cause: .rateLimited, httpStatus: self.status, retryAfter: self.retryAfter, detail: detail)
+            )
+        case 503:
+            return .transient(
+                TransientFailure(
+                    cause: .unavailable, httpStatus: self.status, retryAfter: self.retryAfter, detail: detail)
+            )
+        default:
+            return .unknown(UnknownOutcome(cause: .serverError, httpStatus: self.status, detail: detail))
+        }
+    }
+}

@@ -292,21 +292,8 @@ public final class SwedbankPayClient: PaymentProvider {
                     cause: .notFound, errorType: name, httpStatus: status, detail: detail,
                     countsTowardLock: false)
             )
-        case 400:
-            return .refused(
-                CaptureRefusal(cause: .invalidRequest, errorType: name, httpStatus: status, detail: detail))
-        case 429:
-            return .transient(
-                TransientFailure(
-                    cause: .rateLimited, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
-            )
-        case 503:
-            return .transient(
-                TransientFailure(
-                    cause: .unavailable, httpStatus: status, retryAfter: exchange.retryAfter, detail: detail)
-            )
-        case 500...599:
-            return .unknown(UnknownOutcome(cause: .serverError, httpStatus: status, detail: detail))
+        case 400, 429, 500...599:
+            return exchange.commonFailure(errorType: name, detail: detail)
         default:
             // 403 (forbidden, acquirererror, configurationerror) and anything else: a refusal that
             // counts toward the lock unless proven otherwise.
