@@ -164,5 +164,18 @@ let package = Package(
         .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
         .testTarget(name: "CapturectlTests", dependencies: ["CaptureCore", "CaptureStore"]),
+        // Runs the built captured, capturectl and psp-simulator; the libraries only for their types
+        // (the simulator's ledger, the lists of states and alert codes).
+        .testTarget(
+            name: "CapturedEndToEndTests",
+            dependencies: [
+                "CaptureCore",
+                "PSPSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ]
 )

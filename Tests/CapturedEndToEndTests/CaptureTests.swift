@@ -1,0 +1,132 @@
+import Foundation
+import PSPSimulator
+import Testing
+
+/// Captures that go through: immediately, on an operator's request, after a transient failure;
+/// and the lock budget when the PSP keeps refusing.
+@Suite("captures, end to end")
+struct CaptureTests {
+    @Test("an immediate authorization is captured once, for its amount, on each PSP")
+    func immediateCapture() async throws {
+        try await withScenario("immediate") { scenario in
+            let bambora = Record.bambora("order-b1", amount: 12_345)
+            let swedbankPay = Record.swedbankPay("order-s1", amount: 23_456)
+            try await scenario.register([bambora, swedbankPay])
+            try scenario.startDaemon()
+
+            for record in [bambora, swedbankPay] {
+                let shown = try await scenario.waitFor(record.id, "captured")
+                #expect(shown.capturedAmount == record.amount)
+                #expect(shown.attempts.map(\.state) == ["captured"])
+                let applied = try await scenario.appliedCaptures(record)
+                #expect(applied.count == 1, "\(record.id): \(applied)")
+                #expect(applied.first?.amount == record.amount)
+                #expect(applied.first?.reference == shown.attempts.first?.reference)
+                let payment = try #require(try await scenario.ledger().payment(record.payment))
+                #expect(payment.capturedAmount == record.amount)
+                #expect(!payment.locked)
+            }
+            #expect(try await scenario.ledger().tokensIssued >= 1)
+        }
+    }
+
+    @Test("capturectl capture --amount on a manual authorization captures that part; skip stops it")
+    func partialCaptureAndSkip() async throws {
+        try await withScenario("partial") { scenario in
+            let swedbankPay = Record.swedbankPay("manual-s", amount: 10_000, capture: "manual")
+            let bambora = Record.bambora("manual-b", amount: 8_000, capture: "manual")
+            let skipped = Record.bambora("manual-skip", amount: 5_000, capture: "manual")
+            try await scenario.register([swedbankPay, bambora, skipped])
+            try scenario.startDaemon()
+
+            for (record, part) in [(swedbankPay, Int64(4_000)), (bambora, Int64(2_500))] {
+                let requested = try await scenario.ctl("capture", record.id, "--amount", "\(part)")
+                #expect(requested.status == 0, "\(requested)")
+                let shown = try await scenario.waitFor(record.id, "partially_captured")
+                #expect(shown.capturedAmount == part)
+                let applied = try await scenario.appliedCaptures(record)
+                #expect(applied.map(\.amount) == [part])
+                #expect(try await scenario.ledger().payment(record.payment)?.capturedAmount == part)
+            }
+
+            let skip = try await scenario.ctl("skip", skipped.id, "--reason", "order cancelled by the shop")
+            #expect(skip.status == 0, "\(skip)")
+            let shown = try await scenario.waitFor(skipped.id, "skipped")
+            #expect(shown.audit.contains { $0.event == "skipped" })
+            // A manual one that nobody asked to capture is never sent to the PSP.
+            #expect(try await scenario.ledger().entries(for: skipped.payment).isEmpty)
+        }
+    }
+
+    @Test("a Swedbank Pay payment refused until the budget is spent is never locked")
+    func refusedUntilBudget() async throws {
+        try await withScenario("budget") { scenario in
+            let record = Record.swedbankPay("refused-1")
+            try await scenario.seed([record])
+            try await scenario.fault(record, standing: .refuse)
+            try await scenario.importRecords([record])
+            try scenario.startDaemon()
+
+            var shown = try await scenario.waitFor(record.id, "attention")
+            #expect(shown.consecutiveFailures == 3)
+            #expect(shown.attempts.map(\.state) == ["refused", "refused", "refused"])
+            try await scenario.waitForAlert("capture_failed", record.id)
+            try await scenario.waitForAlert("capture_budget_exhausted", record.id)
+            var payment = try #require(try await scenario.ledger().payment(record.payment))
+            #expect(payment.consecutiveFailures == 3)
+            #expect(!payment.locked)
+            #expect(payment.capturedAmount == 0)
+            let status = try await scenario.status()
+            #expect(status.attention.map(\.id) == [record.id])
+
+            // An operator spends the one attempt left...
+            let retry = try await scenario.ctl("retry", record.id)
+            #expect(retry.status == 0, "\(retry)")
+            shown = try await eventually("the operator's attempt to be refused") {
+                let shown = try await scenario.show(record.id)
+                return shown.attempts.count == 4 && shown.state == "attention" ? shown : nil
+            }
+            #expect(shown.consecutiveFailures == 4)
+            payment = try #require(try await scenario.ledger().payment(record.payment))
+            #expect(payment.consecutiveFailures == 4)
+            #expect(!payment.locked)
+
+            // ...and is refused another: it would be the fifth consecutive failure, which locks.
+            let again = try await scenario.ctl("retry", record.id)
+            #expect(again.status != 0, "\(again)")
+            #expect(!again.stderr.isEmpty)
+            let entries = try await scenario.ledger().entries(for: record.payment)
+            #expect(entries.count == 4)
+            #expect(entries.allSatisfy { !$0.applied && $0.outcome == "refused" })
+            #expect(try await scenario.ledger().payment(record.payment)?.locked == false)
+        }
+    }
+
+    @Test("a rate-limited capture is retried after Retry-After and counts no failure")
+    func transientThenSuccess() async throws {
+        try await withScenario("transient") { scenario in
+            let swedbankPay = Record.swedbankPay("limited-s", amount: 7_000)
+            let bambora = Record.bambora("limited-b", amount: 6_000)
+            try await scenario.seed([swedbankPay, bambora])
+            try await scenario.fault(swedbankPay, enqueue: [.rateLimited(retryAfterSeconds: 2)])
+            try await scenario.fault(bambora, enqueue: [.rateLimited(retryAfterSeconds: 1)])
+            try await scenario.importRecords([swedbankPay, bambora])
+            try scenario.startDaemon()
+
+            // Retry-After: 2 holds it in retrying for two seconds.
+            try await scenario.waitFor(swedbankPay.id, "retrying")
+            for record in [swedbankPay, bambora] {
+                let shown = try await scenario.waitFor(record.id, "captured")
+                #expect(shown.consecutiveFailures == 0)
+                #expect(shown.attempts.map(\.state) == ["transient", "captured"])
+                #expect(!shown.audit.contains { $0.event == "capture_refused" })
+                let entries = try await scenario.ledger().entries(for: record.payment)
+                #expect(entries.map(\.outcome) == ["rateLimited", "captured"])
+                #expect(entries.filter(\.applied).map(\.amount) == [record.amount])
+                #expect(try await scenario.ledger().payment(record.payment)?.consecutiveFailures == 0)
+                try await scenario.waitForAlert("psp_unreachable", record.id)
+            }
+            #expect(scenario.alerts().allSatisfy { $0.code != "capture_failed" })
+        }
+    }
+}
