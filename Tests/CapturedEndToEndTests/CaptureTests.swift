@@ -47,6 +47,14 @@ struct CaptureTests {
                 let applied = try await scenario.appliedCaptures(record)
                 #expect(applied.map(\.amount) == [part])
                 #expect(try await scenario.ledger().payment(record.payment)?.capturedAmount == part)
+
+                // The rest, later: captured in full, two captures at the PSP.
+                let rest = try await scenario.ctl("capture", record.id)
+                #expect(rest.status == 0, "\(rest)")
+                let final = try await scenario.waitFor(record.id, "captured")
+                #expect(final.capturedAmount == record.amount)
+                let amounts = try await scenario.appliedCaptures(record).map(\.amount)
+                #expect(amounts == [part, record.amount - part])
             }
 
             let skip = try await scenario.ctl("skip", skipped.id, "--reason", "order cancelled by the shop")
@@ -78,6 +86,7 @@ struct CaptureTests {
             #expect(payment.capturedAmount == 0)
             let status = try await scenario.status()
             #expect(status.attention.map(\.id) == [record.id])
+            #expect(try await scenario.ctl("status").status == 2, "CRITICAL while in attention")
 
             // An operator spends the one attempt left...
             let retry = try await scenario.ctl("retry", record.id)
@@ -99,6 +108,11 @@ struct CaptureTests {
             #expect(entries.count == 4)
             #expect(entries.allSatisfy { !$0.applied && $0.outcome == "refused" })
             #expect(try await scenario.ledger().payment(record.payment)?.locked == false)
+
+            // Acknowledged: status is no longer CRITICAL for it.
+            #expect(try await scenario.ctl("ack", "--note", "phoned the PSP").status == 0)
+            let acknowledged = try await scenario.ctl("status")
+            #expect(acknowledged.status == 0, "\(acknowledged)")
         }
     }
 
@@ -127,6 +141,48 @@ struct CaptureTests {
                 try await scenario.waitForAlert("psp_unreachable", record.id)
             }
             #expect(scenario.alerts().allSatisfy { $0.code != "capture_failed" })
+        }
+    }
+
+    @Test("the Bambora token endpoint down: the capture waits without counting a failure, then goes through")
+    func tokenEndpointDown() async throws {
+        try await withScenario("token-down") { scenario in
+            let record = Record.bambora("token-down", amount: 4_321)
+            try await scenario.seed([record])
+            try await scenario.simulatorPost("/_sim/token-endpoint", ControlAPI.TokenEndpoint(down: true))
+            try await scenario.importRecords([record])
+            try scenario.startDaemon()
+
+            try await scenario.waitForAlert("psp_unreachable", record.id)
+            var shown = try await scenario.show(record.id)
+            #expect(shown.consecutiveFailures == 0)
+            #expect(try await scenario.ledger().entries.isEmpty, "nothing was sent without a token")
+            try await scenario.simulatorPost("/_sim/token-endpoint", ControlAPI.TokenEndpoint(down: false))
+            shown = try await scenario.waitFor(record.id, "captured")
+            #expect(shown.consecutiveFailures == 0)
+            #expect(try await scenario.appliedCaptures(record).map(\.amount) == [record.amount])
+        }
+    }
+
+    @Test("after:<duration> and deadline policies capture at their time, not before")
+    func scheduledPolicies() async throws {
+        try await withScenario("scheduled") { scenario in
+            let now = Date()
+            var after = Record.swedbankPay("after-2s", amount: 2_000, capture: "after:2s")
+            after.authorizedAt = now
+            // safety_margin is 10s: the deadline is 3 seconds away.
+            var deadline = Record.bambora("deadline-3s", amount: 3_000, capture: "deadline")
+            deadline.authorizedAt = now
+            deadline.expiresAt = now.addingTimeInterval(13)
+            try await scenario.register([after, deadline])
+            try scenario.startDaemon()
+
+            for (record, delay) in [(after, 2.0), (deadline, 3.0)] {
+                let shown = try await scenario.waitFor(record.id, "captured")
+                let started = try #require(shown.attempts.first?.started)
+                #expect(started.timeIntervalSince(now) >= delay - 0.01, "\(record.id) captured early")
+                #expect(try await scenario.appliedCaptures(record).count == 1)
+            }
         }
     }
 }

@@ -12,11 +12,14 @@ struct CoverageTests {
         "unknown": ["UnknownOutcomeTests.appliedThenLost", "UnknownOutcomeTests.serverErrorNotApplied"],
         "partially_captured": ["CaptureTests.partialCaptureAndSkip"],
         "captured": [
-            "CaptureTests.immediateCapture", "UnknownOutcomeTests.appliedThenLost", "CrashTests.killNineRepeatedly",
+            "CaptureTests.immediateCapture", "UnknownOutcomeTests.appliedThenLost",
+            "CrashTests.killNineRepeatedly",
             "ReconciliationTests.driftIsAdopted (captured externally)",
         ],
         "attention": ["CaptureTests.refusedUntilBudget", "ReconciliationTests.driftIsAdopted"],
-        "expired": ["ReconciliationTests.deadlines", "ReconciliationTests.driftIsAdopted (expired at the PSP)"],
+        "expired": [
+            "ReconciliationTests.deadlines", "ReconciliationTests.driftIsAdopted (expired at the PSP)",
+        ],
         "skipped": ["CaptureTests.partialCaptureAndSkip"],
         "voided": ["ReconciliationTests.driftIsAdopted (cancelled in the back office)"],
     ]
@@ -24,13 +27,16 @@ struct CoverageTests {
     static let alerts: [String: [String]] = [
         "deadline_approaching": ["ReconciliationTests.deadlines (raised once, also across a restart)"],
         "authorization_expired": [
-            "ReconciliationTests.deadlines", "ReconciliationTests.driftIsAdopted", "OperationsTests.jsonLines",
+            "ReconciliationTests.deadlines", "ReconciliationTests.driftIsAdopted",
+            "OperationsTests.jsonLines",
             "OperationsTests.journalPrefixes",
         ],
         "capture_failed": ["CaptureTests.refusedUntilBudget"],
         "capture_budget_exhausted": ["CaptureTests.refusedUntilBudget"],
         "payment_locked": ["ReconciliationTests.driftIsAdopted (locked by five refusals of another client)"],
-        "outcome_unknown": ["UnknownOutcomeTests.appliedThenLost", "UnknownOutcomeTests.serverErrorNotApplied"],
+        "outcome_unknown": [
+            "UnknownOutcomeTests.appliedThenLost", "UnknownOutcomeTests.serverErrorNotApplied",
+        ],
         "reconciliation_drift": ["ReconciliationTests.driftIsAdopted (unknown payment, cancelled)"],
         "captured_externally": ["ReconciliationTests.driftIsAdopted"],
         "psp_unreachable": ["CaptureTests.transientThenSuccess (429)"],

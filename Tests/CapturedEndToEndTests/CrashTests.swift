@@ -67,10 +67,12 @@ struct CrashTests {
         }
     }
 
-    @Test("SIGTERM while a slow capture is in flight: it is recorded, then exit 0")
-    func gracefulShutdown() async throws {
-        try await withScenario("sigterm", config: DaemonConfig(timeout: "5s")) { scenario in
-            let record = Record.swedbankPay("slow-1", amount: 4_200)
+    @Test(
+        "SIGTERM or SIGINT while a slow capture is in flight: it is recorded, then exit 0",
+        arguments: [SIGTERM, SIGINT])
+    func gracefulShutdown(signal: Int32) async throws {
+        try await withScenario("graceful-\(signal)", config: DaemonConfig(timeout: "5s")) { scenario in
+            let record = Record.swedbankPay("slow-\(signal)", amount: 4_200)
             try await scenario.seed([record])
             try await scenario.fault(record, enqueue: [.slow(milliseconds: 2_000)])
             try await scenario.importRecords([record])
@@ -78,7 +80,7 @@ struct CrashTests {
 
             try await scenario.waitFor(record.id, "capturing")
             #expect(try await scenario.ledger().entries(for: record.payment).count == 1)
-            daemon.send(SIGTERM)
+            daemon.send(signal)
             #expect(try await daemon.waitForExit() == 0)
 
             let shown = try await scenario.show(record.id)

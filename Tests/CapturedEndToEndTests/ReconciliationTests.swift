@@ -76,7 +76,9 @@ struct ReconciliationTests {
         #expect(try await scenario.ledger().payment(record.payment)?.locked == true)
     }
 
-    @Test("an authorization already past its expiry expires; a manual one near its deadline is warned about once")
+    @Test(
+        "an authorization already past its expiry expires; a manual one near its deadline is warned about once"
+    )
     func deadlines() async throws {
         try await withScenario("deadlines") { scenario in
             var past = Record.bambora("past", amount: 3_000, capture: "deadline")

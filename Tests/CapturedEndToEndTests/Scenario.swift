@@ -2,108 +2,6 @@ import Foundation
 import PSPSimulator
 import Testing
 
-/// The daemon's configuration for one scenario; short intervals so that tests run fast.
-struct DaemonConfig {
-    var pollInterval = "100ms"
-    var safetyMargin = "10s"
-    var maxConcurrentCaptures = 16
-    var retryInitial = "300ms"
-    var retryMax = "1s"
-    var reconcileInterval = "1s"
-    var warnBefore = "1h"
-    var logLevel = "info"
-    var logFormat = "logfmt"
-    var timeout = "1s"
-    var bamboraBudget = 3
-    var swedbankPayBudget = 3
-    var swedbankPayTokenFile = "swedbankpay-token"
-}
-
-/// The credentials of one scenario: random, so that a leak is unmistakable.
-struct Credentials {
-    var bamboraClientID = "e2e-client-\(UUID().uuidString.prefix(8))"
-    var bamboraClientSecret = "bambora-secret-\(UUID().uuidString)"
-    var swedbankPayToken = "swedbankpay-token-\(UUID().uuidString)"
-}
-
-/// One authorization: what the simulator is seeded with and what `capturectl import` registers.
-struct Record {
-    var id: String
-    var psp: SimulatedPSP
-    var payment: String
-    var amount: Int64
-    var vatAmount: Int64?
-    var capture = "immediate"
-    var authorizedAt = Date(timeIntervalSinceNow: -60)
-    var expiresAt: Date?
-
-    static func bambora(_ id: String, amount: Int64 = 10_000, capture: String = "immediate") -> Record {
-        Record(id: id, psp: .bambora, payment: "ref-\(id)-\(UUID().uuidString.prefix(8))", amount: amount, capture: capture)
-    }
-
-    static func swedbankPay(_ id: String, amount: Int64 = 10_000, capture: String = "immediate") -> Record {
-        Record(
-            id: id, psp: .swedbankpay, payment: "/psp/creditcard/payments/\(UUID().uuidString.lowercased())",
-            amount: amount, vatAmount: amount / 5, capture: capture)
-    }
-
-    var jsonLine: String {
-        var object: [String: Any] = [
-            "id": id, "psp": psp.rawValue, "payment": payment, "amount": amount, "currency": "EUR",
-            "authorized_at": rfc3339(authorizedAt), "capture": capture,
-        ]
-        if let vatAmount { object["vat_amount"] = vatAmount }
-        if let expiresAt { object["expires_at"] = rfc3339(expiresAt) }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// `capturectl show ID --json`, the fields the tests read.
-struct Shown: Decodable {
-    struct Attempt: Decodable {
-        var number: Int
-        var amount: Int64
-        var state: String
-        var reference: String
-        var error: String?
-    }
-
-    struct Entry: Decodable {
-        var seq: Int64
-        var actor: String
-        var event: String
-    }
-
-    var id: String
-    var state: String
-    var stateReason: String?
-    var amount: Int64
-    var capturedAmount: Int64
-    var consecutiveFailures: Int
-    var attempts: [Attempt]
-    var audit: [Entry]
-}
-
-/// `capturectl status --json`, the fields the tests read.
-struct StatusDocument: Decodable {
-    struct Item: Decodable {
-        var id: String
-        var state: String
-        var reason: String?
-    }
-
-    var counts: [String: Int]
-    var attention: [Item]
-    var dueSoon: [Item]
-}
-
-/// An alert as logged: `alert=<code>` and the authorization's `id`.
-struct LoggedAlert: Hashable {
-    var code: String
-    var id: String
-}
-
 /// One test's world: a temporary directory, the standalone simulator, a configuration, and the
 /// daemon runs (each with its own stderr file).
 final class Scenario: @unchecked Sendable {
@@ -152,7 +50,8 @@ final class Scenario: @unchecked Sendable {
             await simulator.stop()
             throw error
         }
-        let scenario = Scenario(directory: directory, credentials: credentials, simulator: simulator, port: port)
+        let scenario = Scenario(
+            directory: directory, credentials: credentials, simulator: simulator, port: port)
         try scenario.writeConfig(config)
         return scenario
     }
@@ -197,7 +96,8 @@ final class Scenario: @unchecked Sendable {
     func simulatorPost(_ path: String, _ body: some Encodable) async throws {
         let response = try await HTTP.send(.POST, baseURL + path, json: body)
         guard (200..<300).contains(response.status) else {
-            throw SetupError("POST \(path) answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+            throw SetupError(
+                "POST \(path) answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
         }
     }
 
@@ -212,7 +112,8 @@ final class Scenario: @unchecked Sendable {
         }
     }
 
-    func fault(_ record: Record, enqueue: [SimulatedFault] = [], standing: SimulatedFault? = nil) async throws {
+    func fault(_ record: Record, enqueue: [SimulatedFault] = [], standing: SimulatedFault? = nil) async throws
+    {
         try await simulatorPost(
             "/_sim/faults",
             ControlAPI.Faults(psp: record.psp, payment: record.payment, enqueue: enqueue, standing: standing))
@@ -221,7 +122,8 @@ final class Scenario: @unchecked Sendable {
     /// `back-office/capture`, `back-office/cancel` or `expire`.
     func simulatorAction(_ action: String, _ record: Record, amount: Int64? = nil) async throws {
         try await simulatorPost(
-            "/_sim/" + action, ControlAPI.PaymentAction(psp: record.psp, payment: record.payment, amount: amount))
+            "/_sim/" + action,
+            ControlAPI.PaymentAction(psp: record.psp, payment: record.payment, amount: amount))
     }
 
     func ledger() async throws -> Ledger {
@@ -288,6 +190,26 @@ final class Scenario: @unchecked Sendable {
         }
     }
 
+    /// Polls `show` for every id until each is in one of `final`, and returns the states each was
+    /// seen in, in order (consecutive repeats folded).
+    func history(of ids: [String], until final: Set<String>, timeout: Duration = .seconds(30)) async throws
+        -> [String: [String]]
+    {
+        var seen: [String: [String]] = [:]
+        do {
+            try await eventually("\(ids) to reach \(final)", timeout: timeout) {
+                for id in ids where !final.contains(seen[id]?.last ?? "") {
+                    let state = try await show(id).state
+                    if seen[id]?.last != state { seen[id, default: []].append(state) }
+                }
+                return ids.allSatisfy { final.contains(seen[$0]?.last ?? "") } ? () : nil
+            }
+        } catch let error as TimedOut {
+            throw TimedOut(description: "\(error.description); seen \(seen)\n\(logTail())")
+        }
+        return seen
+    }
+
     /// Polls the daemon's log until `predicate` holds for its alerts.
     func waitForAlert(_ code: String, _ id: String, timeout: Duration = .seconds(30)) async throws {
         do {
@@ -341,7 +263,9 @@ final class Scenario: @unchecked Sendable {
         var fields: [String: String] = [:]
         for field in line.split(separator: " ") {
             let parts = field.split(separator: "=", maxSplits: 1)
-            if parts.count == 2, fields[String(parts[0])] == nil { fields[String(parts[0])] = String(parts[1]) }
+            if parts.count == 2, fields[String(parts[0])] == nil {
+                fields[String(parts[0])] = String(parts[1])
+            }
         }
         guard let code = fields["alert"], let id = fields["id"] else { return nil }
         return LoggedAlert(code: code, id: id)

@@ -42,7 +42,8 @@ struct SecretsTests {
             #expect(scenario.log.contains("level=debug"), "the log was written at debug level")
             for (place, bytes) in places {
                 for secret in secrets {
-                    #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret.prefix(12))… found in \(place)")
+                    #expect(
+                        bytes.range(of: Data(secret.utf8)) == nil, "\(secret.prefix(12))… found in \(place)")
                 }
             }
         }

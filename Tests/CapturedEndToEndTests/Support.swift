@@ -34,7 +34,8 @@ enum Binaries {
 
     static func url(_ name: String) throws -> URL {
         guard let directory else {
-            throw SetupError("the built \(names.joined(separator: ", ")) were not found; run `swift build` first")
+            throw SetupError(
+                "the built \(names.joined(separator: ", ")) were not found; run `swift build` first")
         }
         return directory.appendingPathComponent(name)
     }
@@ -97,7 +98,8 @@ final class ChildProcess: @unchecked Sendable {
         try await eventually("\(name) (pid \(pid)) to exit", timeout: timeout, every: .milliseconds(10)) {
             process.isRunning ? nil : ()
         }
-        return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+        return process.terminationReason == .exit
+            ? process.terminationStatus : 128 + process.terminationStatus
     }
 
     /// SIGTERM, then SIGKILL if it does not go within `grace`. Never throws: used on cleanup paths.
@@ -264,4 +266,10 @@ func rfc3339(_ date: Date) -> String {
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     formatter.timeZone = TimeZone(identifier: "UTC")
     return formatter.string(from: date)
+}
+
+func parseRFC3339(_ text: String) -> Date? {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
 }

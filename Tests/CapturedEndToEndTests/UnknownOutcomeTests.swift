@@ -23,9 +23,10 @@ struct UnknownOutcomeTests {
             try await scenario.importRecords([late, dropped])
             try scenario.startDaemon()
 
+            let seen = try await scenario.history(of: [late.id, dropped.id], until: ["captured"])
             for record in [late, dropped] {
-                try await scenario.waitFor(record.id, "unknown")
-                let shown = try await scenario.waitFor(record.id, "captured")
+                #expect(seen[record.id]?.contains("unknown") == true, "\(record.id): \(seen)")
+                let shown = try await scenario.show(record.id)
                 #expect(shown.capturedAmount == record.amount)
                 #expect(shown.consecutiveFailures == 0)
                 #expect(shown.attempts.map(\.state) == ["applied"])
@@ -47,7 +48,8 @@ struct UnknownOutcomeTests {
         try await withScenario("server-error-\(psp.rawValue)", config: Self.config) { scenario in
             let record =
                 psp == .bambora
-                ? Record.bambora("server-error-b", amount: 9_900) : Record.swedbankPay("server-error-s", amount: 9_900)
+                ? Record.bambora("server-error-b", amount: 9_900)
+                : Record.swedbankPay("server-error-s", amount: 9_900)
             try await scenario.seed([record])
             try await scenario.fault(record, enqueue: [.serverError(status: 500)])
             try await scenario.importRecords([record])
