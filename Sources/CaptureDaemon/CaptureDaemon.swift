@@ -29,7 +29,20 @@ public struct CaptureDaemon: Sendable {
 
     /// Runs until shut down. Throws when the database cannot be opened or fails while running: the
     /// caller exits non-zero and systemd restarts it; recovery resumes from what was recorded.
+    /// The PSP clients' connection pool is shut down on every path (also when the database could not
+    /// be opened at all), as AsyncHTTPClient requires.
     public func run() async throws {
+        do {
+            try await runServices()
+        } catch {
+            await providers.shutdown()
+            throw error
+        }
+        await providers.shutdown()
+        logger.notice("captured stopped")
+    }
+
+    private func runServices() async throws {
         let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
         let startedAt = clock.now()
         let alerts = AlertRaiser(
@@ -82,13 +95,6 @@ public struct CaptureDaemon: Sendable {
                 "version": "\(CaptureVersion.current)", "database": "\(configuration.database)",
                 "psps": "\(providers.providers.keys.map(\.rawValue).sorted().joined(separator: ","))",
             ])
-        do {
-            try await group.run()
-        } catch {
-            await providers.shutdown()
-            throw error
-        }
-        await providers.shutdown()
-        logger.notice("captured stopped")
+        try await group.run()
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import PSPSimulator
 import Testing
 
-/// What an operator sees: systemd's notify protocol, configuration errors, log formats.
-@Suite("systemd, configuration and logs, end to end")
+/// What an operator sees: systemd's notify protocol and log formats.
+@Suite("systemd and logs, end to end")
 struct OperationsTests {
     @Test("READY=1, STATUS=, WATCHDOG=1 on the notify socket, and STOPPING=1 on SIGTERM")
     func systemdNotify() async throws {
@@ -26,34 +26,6 @@ struct OperationsTests {
             #expect(try await daemon.waitForExit() == 0)
             received += socket.drain().flatMap { $0.split(separator: "\n").map(String.init) }
             #expect(received.contains("STOPPING=1"), "\(received)")
-        }
-    }
-
-    @Test(
-        "a configuration the daemon cannot honour: exit 78, one line naming the key, no database",
-        arguments: [
-            ("unknown key", "scheduler.poll_intervall"),
-            ("budget of 5", "psp.swedbankpay.max_automatic_attempts"),
-            ("missing secret", "psp.swedbankpay.token_file"),
-        ])
-    func badConfiguration(problem: String, key: String) async throws {
-        try await withScenario("config") { scenario in
-            var config = DaemonConfig()
-            switch problem {
-            case "budget of 5": config.swedbankPayBudget = 5
-            case "missing secret": config.swedbankPayTokenFile = "no-such-token-file"
-            default: break
-            }
-            try scenario.writeConfig(config) {
-                problem == "unknown key"
-                    ? $0.replacingOccurrences(of: "poll_interval:", with: "poll_intervall:") : $0
-            }
-            let daemon = try scenario.startDaemon()
-            #expect(try await daemon.waitForExit() == 78)
-            let lines = daemon.stderr.split(separator: "\n")
-            #expect(lines.count == 1, "\(lines)")
-            #expect(lines.first?.contains(key) == true, "\(lines)")
-            #expect(!FileManager.default.fileExists(atPath: scenario.databaseURL.path))
         }
     }
 
