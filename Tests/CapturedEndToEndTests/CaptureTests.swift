@@ -121,21 +121,26 @@ struct CaptureTests {
         try await withScenario("transient") { scenario in
             let swedbankPay = Record.swedbankPay("limited-s", amount: 7_000)
             let bambora = Record.bambora("limited-b", amount: 6_000)
-            try await scenario.seed([swedbankPay, bambora])
+            let blocked = Record.bambora("blocked-b", amount: 5_000)
+            try await scenario.seed([swedbankPay, bambora, blocked])
             try await scenario.fault(swedbankPay, enqueue: [.rateLimited(retryAfterSeconds: 2)])
             try await scenario.fault(bambora, enqueue: [.rateLimited(retryAfterSeconds: 1)])
-            try await scenario.importRecords([swedbankPay, bambora])
+            // Bambora 409 payment_operation_blocked: "being modified by another request".
+            try await scenario.fault(blocked, enqueue: [.blocked])
+            try await scenario.importRecords([swedbankPay, bambora, blocked])
             try scenario.startDaemon()
 
             // Retry-After: 2 holds it in retrying for two seconds.
             try await scenario.waitFor(swedbankPay.id, "retrying")
-            for record in [swedbankPay, bambora] {
+            for (record, fault) in [
+                (swedbankPay, "rateLimited"), (bambora, "rateLimited"), (blocked, "blocked"),
+            ] {
                 let shown = try await scenario.waitFor(record.id, "captured")
                 #expect(shown.consecutiveFailures == 0)
                 #expect(shown.attempts.map(\.state) == ["transient", "captured"])
                 #expect(!shown.audit.contains { $0.event == "capture_refused" })
                 let entries = try await scenario.ledger().entries(for: record.payment)
-                #expect(entries.map(\.outcome) == ["rateLimited", "captured"])
+                #expect(entries.map(\.outcome) == [fault, "captured"])
                 #expect(entries.filter(\.applied).map(\.amount) == [record.amount])
                 #expect(try await scenario.ledger().payment(record.payment)?.consecutiveFailures == 0)
                 try await scenario.waitForAlert("psp_unreachable", record.id)
@@ -144,13 +149,14 @@ struct CaptureTests {
         }
     }
 
-    @Test("the Bambora token endpoint down: the capture waits without counting a failure, then goes through")
+    @Test("Bambora tokens: endpoint down delays the capture without a failure; a revoked token is renewed")
     func tokenEndpointDown() async throws {
         try await withScenario("token-down") { scenario in
             let record = Record.bambora("token-down", amount: 4_321)
-            try await scenario.seed([record])
+            let later = Record.bambora("token-revoked", amount: 1_234, capture: "manual")
+            try await scenario.seed([record, later])
             try await scenario.simulatorPost("/_sim/token-endpoint", ControlAPI.TokenEndpoint(down: true))
-            try await scenario.importRecords([record])
+            try await scenario.importRecords([record, later])
             try scenario.startDaemon()
 
             try await scenario.waitForAlert("psp_unreachable", record.id)
@@ -161,6 +167,15 @@ struct CaptureTests {
             shown = try await scenario.waitFor(record.id, "captured")
             #expect(shown.consecutiveFailures == 0)
             #expect(try await scenario.appliedCaptures(record).map(\.amount) == [record.amount])
+
+            // The access token is revoked: the next call gets a 401, fetches a new token once, repeats.
+            let issued = try await scenario.ledger().tokensIssued
+            try await scenario.simulatorPost("/_sim/revoke-tokens", [String: String]())
+            #expect(try await scenario.ctl("capture", later.id).status == 0)
+            shown = try await scenario.waitFor(later.id, "captured")
+            #expect(shown.attempts.map(\.state) == ["captured"])
+            #expect(try await scenario.appliedCaptures(later).count == 1)
+            #expect(try await scenario.ledger().tokensIssued == issued + 1)
         }
     }
 

@@ -90,4 +90,75 @@ struct CrashTests {
             #expect(scenario.log.contains("captured stopped"))
         }
     }
+
+    @Test(
+        "refused twice, then killed during a third attempt that landed: captured once, the count reset",
+        arguments: [SimulatedPSP.swedbankpay, .bambora])
+    func crashAtTheLastAutomaticAttempt(psp: SimulatedPSP) async throws {
+        try await withScenario("last-attempt-\(psp.rawValue)", config: DaemonConfig(timeout: "3s")) {
+            scenario in
+            let record =
+                psp == .bambora
+                ? Record.bambora("last-b", amount: 3_300) : Record.swedbankPay("last-s", amount: 3_300)
+            try await scenario.seed([record])
+            try await scenario.fault(record, enqueue: [.refuse, .refuse, .slow(milliseconds: 2_000)])
+            try await scenario.importRecords([record])
+            let daemon = try scenario.startDaemon()
+            try await eventually("the third attempt in flight", every: .milliseconds(20)) {
+                try await scenario.ledger().entries(for: record.payment).count == 3 ? () : nil
+            }
+            daemon.send(SIGKILL)
+            _ = try await daemon.waitForExit()
+
+            // Three failures as far as the daemon knows (the third unknown): it must ask, not give up.
+            try scenario.startDaemon()
+            let shown = try await scenario.waitFor(record.id, "captured")
+            #expect(shown.attempts.map(\.state) == ["refused", "refused", "applied"])
+            #expect(shown.consecutiveFailures == 0)
+            let ledger = try await scenario.ledger()
+            #expect(ledger.entries(for: record.payment).filter(\.applied).map(\.amount) == [record.amount])
+            #expect(ledger.payment(record.payment)?.consecutiveFailures == 0)
+        }
+    }
+
+    @Test("kill -9 during every refused attempt of a Swedbank Pay payment: the daemon never locks it")
+    func killDuringRefusals() async throws {
+        // 400ms latency before the simulator handles a PSP call: the attempt is in flight meanwhile.
+        try await withScenario(
+            "kill-refusals", config: DaemonConfig(swedbankPayBudget: 4),
+            simulatorArguments: ["--latency", "400ms"]
+        ) { scenario in
+            let record = Record.swedbankPay("never-locked", amount: 2_500)
+            try await scenario.seed([record])
+            try await scenario.fault(record, standing: .refuse)
+            try await scenario.importRecords([record])
+            var attempts = 0
+            for round in 1...4 {
+                let daemon = try scenario.startDaemon()
+                // A new attempt in flight (not the one the last kill left behind), or the end.
+                let shown = try await eventually(
+                    "round \(round): a new attempt in flight", every: .milliseconds(20)
+                ) {
+                    let shown = try await scenario.show(record.id)
+                    let inFlight =
+                        shown.attempts.count > attempts && shown.attempts.last?.state == "in_flight"
+                    return inFlight || shown.state == "attention" ? shown : nil
+                }
+                daemon.send(SIGKILL)
+                _ = try await daemon.waitForExit()
+                attempts = shown.attempts.count
+                if shown.state == "attention" { break }
+            }
+            try scenario.startDaemon()
+            let shown = try await scenario.waitFor(record.id, "attention")
+            let payment = try #require(try await scenario.ledger().payment(record.payment))
+            #expect(!payment.locked)
+            #expect(payment.consecutiveFailures <= 4)
+            // The daemon never counts fewer failures than the PSP does.
+            #expect(shown.consecutiveFailures >= payment.consecutiveFailures)
+            #expect(try await scenario.ctl("retry", record.id).status != 0 || shown.consecutiveFailures < 4)
+            try await scenario.waitForAlert("capture_budget_exhausted", record.id)
+            #expect(try await scenario.ledger().payment(record.payment)?.locked == false)
+        }
+    }
 }

@@ -23,7 +23,9 @@ final class Scenario: @unchecked Sendable {
     }
 
     /// Starts the simulator and writes the configuration.
-    static func start(_ name: String, config: DaemonConfig) async throws -> Scenario {
+    static func start(_ name: String, config: DaemonConfig, simulatorArguments: [String] = []) async throws
+        -> Scenario
+    {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "captured-e2e-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -34,7 +36,7 @@ final class Scenario: @unchecked Sendable {
                 "--host", "127.0.0.1", "--port", "0", "--bambora-client-id", credentials.bamboraClientID,
                 "--bambora-client-secret", credentials.bamboraClientSecret, "--swedbankpay-token",
                 credentials.swedbankPayToken, "--token-lifetime", "300s",
-            ], stdout: directory.appendingPathComponent("simulator.out"),
+            ] + simulatorArguments, stdout: directory.appendingPathComponent("simulator.out"),
             stderr: directory.appendingPathComponent("simulator.err"))
         let port: Int
         do {
@@ -281,12 +283,13 @@ final class Scenario: @unchecked Sendable {
 /// Runs `body` in a fresh scenario and always stops its processes, also when the body throws.
 /// The directory is removed after a clean run unless `E2E_KEEP` is set.
 func withScenario(
-    _ name: String, config: DaemonConfig = DaemonConfig(), _ body: (Scenario) async throws -> Void
+    _ name: String, config: DaemonConfig = DaemonConfig(), simulatorArguments: [String] = [],
+    _ body: (Scenario) async throws -> Void
 ) async throws {
     await ScenarioGate.shared.enter()
     let scenario: Scenario
     do {
-        scenario = try await Scenario.start(name, config: config)
+        scenario = try await Scenario.start(name, config: config, simulatorArguments: simulatorArguments)
     } catch {
         await ScenarioGate.shared.leave()
         throw error

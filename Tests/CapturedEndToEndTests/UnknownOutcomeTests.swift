@@ -10,21 +10,24 @@ struct UnknownOutcomeTests {
     static let config = DaemonConfig(retryInitial: "2s", retryMax: "4s", timeout: "1s")
 
     @Test(
-        "a capture applied but answered late, or dropped, is reconciled to captured without a second capture",
+        "a capture applied but answered late, dropped or garbled is reconciled to captured, never captured twice",
         arguments: [SimulatedPSP.swedbankpay, .bambora])
     func appliedThenLost(psp: SimulatedPSP) async throws {
         try await withScenario("applied-\(psp.rawValue)", config: Self.config) { scenario in
             let make = psp == .bambora ? Record.bambora : Record.swedbankPay
             let late = make("late-\(psp.rawValue)", 11_000, "immediate")
             let dropped = make("dropped-\(psp.rawValue)", 12_000, "immediate")
-            try await scenario.seed([late, dropped])
+            let garbled = make("garbled-\(psp.rawValue)", 13_000, "immediate")
+            let records = [late, dropped, garbled]
+            try await scenario.seed(records)
             try await scenario.fault(late, enqueue: [.applyThenLate(milliseconds: 3_000)])
             try await scenario.fault(dropped, enqueue: [.applyThenDrop])
-            try await scenario.importRecords([late, dropped])
+            try await scenario.fault(garbled, enqueue: [.malformedJSON])
+            try await scenario.importRecords(records)
             try scenario.startDaemon()
 
-            let seen = try await scenario.history(of: [late.id, dropped.id], until: ["captured"])
-            for record in [late, dropped] {
+            let seen = try await scenario.history(of: records.map(\.id), until: ["captured"])
+            for record in records {
                 #expect(seen[record.id]?.contains("unknown") == true, "\(record.id): \(seen)")
                 let shown = try await scenario.show(record.id)
                 #expect(shown.capturedAmount == record.amount)
