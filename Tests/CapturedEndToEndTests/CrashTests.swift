@@ -79,7 +79,10 @@ struct CrashTests {
             let daemon = try scenario.startDaemon()
 
             try await scenario.waitFor(record.id, "capturing")
-            #expect(try await scenario.ledger().entries(for: record.payment).count == 1)
+            // The PSP has the request (applied, answering in two seconds): stop the daemon now.
+            try await eventually("the capture at the PSP", every: .milliseconds(20)) {
+                try await scenario.ledger().entries(for: record.payment).count == 1 ? () : nil
+            }
             daemon.send(signal)
             #expect(try await daemon.waitForExit() == 0)
 
