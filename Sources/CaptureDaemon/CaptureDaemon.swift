@@ -83,12 +83,9 @@ public struct CaptureDaemon: Sendable {
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
 
+        // READY=1 comes from the heartbeat once the group runs: only then are SIGTERM and SIGINT
+        // trapped, so that a stop right after start is a graceful shutdown too.
         heartbeat.beat()
-        do {
-            try notifier.ready()
-        } catch {
-            logger.warning("could not tell systemd the daemon is ready", metadata: ["error": "\(error)"])
-        }
         logger.notice(
             "captured is running",
             metadata: [

@@ -29,6 +29,25 @@ struct OperationsTests {
         }
     }
 
+    @Test("SIGTERM right after READY=1 is a graceful shutdown too (exit 0, STOPPING=1)")
+    func stopRightAfterReady() async throws {
+        try await withScenario("ready-stop") { scenario in
+            let socket = try NotifySocket()
+            for run in 1...5 {
+                let daemon = try scenario.startDaemon(environment: ["NOTIFY_SOCKET": socket.address])
+                var received: [String] = []
+                try await eventually("run \(run): READY=1", every: .milliseconds(5)) {
+                    received += socket.drain()
+                    return received.contains { $0.split(separator: "\n").contains("READY=1") } ? () : nil
+                }
+                daemon.send(SIGTERM)
+                #expect(try await daemon.waitForExit() == 0, "run \(run)")
+                received += socket.drain()
+                #expect(received.contains { $0.contains("STOPPING=1") }, "run \(run): \(received)")
+            }
+        }
+    }
+
     @Test("log.format json: one JSON object per line, alerts carry alert and id")
     func jsonLines() async throws {
         try await withScenario("json", config: DaemonConfig(logFormat: "json")) { scenario in
