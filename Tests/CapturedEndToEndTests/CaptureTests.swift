@@ -27,6 +27,16 @@ struct CaptureTests {
                 #expect(!payment.locked)
             }
             #expect(try await scenario.ledger().tokensIssued >= 1)
+
+            // Registered while the daemon runs: picked up within the poll interval.
+            let late = Record.swedbankPay("order-s2", amount: 3_456)
+            try await scenario.register([late])
+            try await scenario.waitFor(late.id, "captured")
+            #expect(try await scenario.appliedCaptures(late).map(\.amount) == [late.amount])
+            let status = try await scenario.status()
+            #expect(!status.daemon.stale)
+            #expect(status.daemon.version != nil)
+            #expect(status.counts["captured"] == 3)
         }
     }
 

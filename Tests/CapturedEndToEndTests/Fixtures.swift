@@ -97,6 +97,12 @@ struct StatusDocument: Decodable {
         var reason: String?
     }
 
+    struct Daemon: Decodable {
+        var stale: Bool
+        var version: String?
+    }
+
+    var daemon: Daemon
     var counts: [String: Int]
     var attention: [Item]
     var dueSoon: [Item]

@@ -6,21 +6,32 @@ import Testing
 /// deadlines are watched.
 @Suite("reconciliation and deadlines, end to end")
 struct ReconciliationTests {
-    @Test("back-office capture, cancel, expiry, an unknown payment and a locked one are adopted")
+    @Test("back-office capture (whole or part), cancel, expiry, amount mismatch, unknown and locked payments")
     func driftIsAdopted() async throws {
         try await withScenario("drift") { scenario in
+            var shown: Shown
             let external = Record.swedbankPay("external-deadline", amount: 5_000, capture: "deadline")
             let externalManual = Record.swedbankPay("external-manual", amount: 6_000, capture: "manual")
             let cancelled = Record.bambora("cancelled", amount: 7_000, capture: "deadline")
             let lapsed = Record.bambora("lapsed", amount: 8_000, capture: "deadline")
             let ghost = Record.swedbankPay("ghost", amount: 9_000, capture: "deadline")
             let locked = Record.swedbankPay("locked", amount: 4_000, capture: "deadline")
-            try await scenario.seed([external, externalManual, cancelled, lapsed, locked])
-            try await scenario.importRecords([external, externalManual, cancelled, lapsed, ghost, locked])
+            let partial = Record.swedbankPay("partial-elsewhere", amount: 5_000, capture: "deadline")
+            var mismatch = Record.swedbankPay("mismatch", amount: 3_000, capture: "deadline")
+            try await scenario.seed([external, externalManual, cancelled, lapsed, locked, partial, mismatch])
+            // Registered with another amount than the PSP authorized.
+            mismatch.amount = 3_500
+            try await scenario.importRecords([
+                external, externalManual, cancelled, lapsed, ghost, locked, partial, mismatch,
+            ])
             try scenario.startDaemon()
 
+            shown = try await scenario.waitFor(mismatch.id, "attention")
+            #expect(shown.stateReason?.contains("3000") == true, "\(shown.stateReason ?? "")")
+            try await scenario.waitForAlert("reconciliation_drift", mismatch.id)
+
             // Not seeded: the PSP does not know it.
-            var shown = try await scenario.waitFor(ghost.id, "attention")
+            shown = try await scenario.waitFor(ghost.id, "attention")
             #expect(shown.stateReason?.contains("not found") == true)
             try await scenario.waitForAlert("reconciliation_drift", ghost.id)
 
@@ -29,6 +40,7 @@ struct ReconciliationTests {
             try await scenario.simulatorAction("back-office/cancel", cancelled)
             try await scenario.simulatorAction("expire", lapsed)
             try await lock(locked, in: scenario)
+            try await scenario.simulatorAction("back-office/capture", partial, amount: 1_000)
 
             for record in [external, externalManual] {
                 shown = try await scenario.waitFor(record.id, "captured")
@@ -46,6 +58,12 @@ struct ReconciliationTests {
             try await scenario.waitFor(lapsed.id, "expired")
             try await scenario.waitForAlert("authorization_expired", lapsed.id)
 
+            // Part captured elsewhere: amounts differ, a human decides.
+            shown = try await scenario.waitFor(partial.id, "attention")
+            #expect(shown.capturedAmount == 0)
+            try await scenario.waitForAlert("reconciliation_drift", partial.id)
+            #expect(try await scenario.ledger().entries(for: partial.payment).map(\.source) == ["backOffice"])
+
             shown = try await scenario.waitFor(locked.id, "attention")
             #expect(shown.attempts.isEmpty)
             try await scenario.waitForAlert("payment_locked", locked.id)
@@ -54,7 +72,12 @@ struct ReconciliationTests {
             #expect(ledger.entries.allSatisfy { $0.source == "backOffice" || $0.payment == locked.payment })
             #expect(ledger.entries(for: locked.payment).count == 5, "only the test's own five attempts")
             let status = try await scenario.status()
-            #expect(Set(status.attention.map(\.id)) == [ghost.id, locked.id])
+            #expect(Set(status.attention.map(\.id)) == [ghost.id, locked.id, partial.id, mismatch.id])
+
+            // Each finding is alerted once, not on every sweep.
+            try await waitForSweeps(2, in: scenario)
+            let alerts = scenario.alerts()
+            #expect(alerts.count == Set(alerts).count, "repeated: \(alerts)")
         }
     }
 
