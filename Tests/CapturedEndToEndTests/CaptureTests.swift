@@ -170,8 +170,18 @@ struct CaptureTests {
             try scenario.startDaemon()
 
             try await scenario.waitForAlert("psp_unreachable", record.id)
-            var shown = try await scenario.show(record.id)
+            // Asked again and again while the endpoint is down, backing off (retry 300ms up to 1s);
+            // alerted once (a condition); no failure counted.
+            var shown = try await eventually("four checks without a token", timeout: .seconds(60)) {
+                let shown = try await scenario.show(record.id)
+                return shown.audit.filter { $0.event == "postponed" }.count >= 4 ? shown : nil
+            }
+            let checks = shown.audit.filter { $0.event == "postponed" }.compactMap { parseRFC3339($0.at) }
+            let gaps = zip(checks.dropFirst(), checks).map { $0.timeIntervalSince($1) }
+            #expect(gaps.count >= 3 && gaps[2] >= 1.5 * gaps[0], "no back-off: \(gaps)")
+            #expect(shown.attempts.map(\.state) == ["transient"])
             #expect(shown.consecutiveFailures == 0)
+            #expect(scenario.alertCount("psp_unreachable", record.id) == 1)
             #expect(try await scenario.ledger().entries.isEmpty, "nothing was sent without a token")
             try await scenario.simulatorPost("/_sim/token-endpoint", ControlAPI.TokenEndpoint(down: false))
             shown = try await scenario.waitFor(record.id, "captured")

@@ -75,6 +75,7 @@ struct Shown: Decodable {
 
     struct Entry: Decodable {
         var seq: Int64
+        var at: String
         var actor: String
         var event: String
     }

@@ -73,4 +73,28 @@ struct UnknownOutcomeTests {
             try await scenario.waitForAlert("outcome_unknown", record.id)
         }
     }
+
+    @Test(
+        "a Swedbank Pay capture left Initialized stays unknown: asked again and again, never captured again")
+    func initializedStaysUnknown() async throws {
+        let config = DaemonConfig(retryInitial: "200ms", retryMax: "400ms")
+        try await withScenario("initialized", config: config) { scenario in
+            let record = Record.swedbankPay("initialized-s", amount: 4_400)
+            try await scenario.seed([record])
+            try await scenario.fault(record, enqueue: [.initialized])
+            try await scenario.importRecords([record])
+            try scenario.startDaemon()
+
+            let shown = try await eventually("the PSP asked three times") {
+                let shown = try await scenario.show(record.id)
+                return shown.audit.filter { $0.event == "attempt_still_unknown" }.count >= 3 ? shown : nil
+            }
+            #expect(shown.state == "unknown")
+            #expect(shown.attempts.map(\.state) == ["unknown"])
+            #expect(shown.consecutiveFailures == 1)
+            let entries = try await scenario.ledger().entries(for: record.payment)
+            #expect(entries.map(\.outcome) == ["initialized"], "one capture call, never another")
+            #expect(scenario.alertCount("outcome_unknown", record.id) == 1, "a condition is raised once")
+        }
+    }
 }
