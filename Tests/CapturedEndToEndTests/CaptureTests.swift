@@ -195,7 +195,7 @@ struct CaptureTests {
             shown = try await scenario.waitFor(later.id, "captured")
             #expect(shown.attempts.map(\.state) == ["captured"])
             #expect(try await scenario.appliedCaptures(later).count == 1)
-            #expect(try await scenario.ledger().tokensIssued == issued + 1)
+            #expect(try await scenario.ledger().tokensIssued > issued, "a new token was fetched")
         }
     }
 
