@@ -9,14 +9,20 @@ struct CoverageTests {
         "pending": ["ReconciliationTests.deadlines (a manual one stays pending)"],
         "capturing": ["CrashTests.gracefulShutdown"],
         "retrying": ["CaptureTests.transientThenSuccess"],
-        "unknown": ["UnknownOutcomeTests.appliedThenLost", "UnknownOutcomeTests.serverErrorNotApplied"],
+        "unknown": [
+            "UnknownOutcomeTests.appliedThenLost", "UnknownOutcomeTests.serverErrorNotApplied",
+            "UnknownOutcomeTests.initializedStaysUnknown",
+        ],
         "partially_captured": ["CaptureTests.partialCaptureAndSkip"],
         "captured": [
             "CaptureTests.immediateCapture", "UnknownOutcomeTests.appliedThenLost",
             "CrashTests.killNineRepeatedly",
             "ReconciliationTests.driftIsAdopted (captured externally)",
         ],
-        "attention": ["CaptureTests.refusedUntilBudget", "ReconciliationTests.driftIsAdopted"],
+        "attention": [
+            "CaptureTests.refusedUntilBudget", "ReconciliationTests.driftIsAdopted",
+            "CrashTests.killDuringRefusals",
+        ],
         "expired": [
             "ReconciliationTests.deadlines", "ReconciliationTests.driftIsAdopted (expired at the PSP)",
         ],
@@ -32,14 +38,21 @@ struct CoverageTests {
             "OperationsTests.journalPrefixes",
         ],
         "capture_failed": ["CaptureTests.refusedUntilBudget"],
-        "capture_budget_exhausted": ["CaptureTests.refusedUntilBudget"],
+        "capture_budget_exhausted": ["CaptureTests.refusedUntilBudget", "CrashTests.killDuringRefusals"],
         "payment_locked": ["ReconciliationTests.driftIsAdopted (locked by five refusals of another client)"],
         "outcome_unknown": [
             "UnknownOutcomeTests.appliedThenLost", "UnknownOutcomeTests.serverErrorNotApplied",
+            "UnknownOutcomeTests.initializedStaysUnknown (raised once)",
+            "CrashTests.killNineRepeatedly (recovery)",
         ],
-        "reconciliation_drift": ["ReconciliationTests.driftIsAdopted (unknown payment, cancelled)"],
+        "reconciliation_drift": [
+            "ReconciliationTests.driftIsAdopted (unknown payment, cancelled, part captured elsewhere, amount mismatch)"
+        ],
         "captured_externally": ["ReconciliationTests.driftIsAdopted"],
-        "psp_unreachable": ["CaptureTests.transientThenSuccess (429)"],
+        "psp_unreachable": [
+            "CaptureTests.transientThenSuccess (429, 409)",
+            "CaptureTests.tokenEndpointDown (raised once, backing off)",
+        ],
     ]
 
     @Test("every state of PRODUCT.md is reached by an end-to-end test")

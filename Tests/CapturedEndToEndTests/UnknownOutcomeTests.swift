@@ -95,6 +95,10 @@ struct UnknownOutcomeTests {
             let entries = try await scenario.ledger().entries(for: record.payment)
             #expect(entries.map(\.outcome) == ["initialized"], "one capture call, never another")
             #expect(scenario.alertCount("outcome_unknown", record.id) == 1, "a condition is raised once")
+            // Unknown for longer than reconcile.interval (1s): status is CRITICAL.
+            try await eventually("status CRITICAL") {
+                try await scenario.ctl("status").status == 2 ? () : nil
+            }
         }
     }
 }
