@@ -12,7 +12,7 @@ struct CaptureTests {
             let bambora = Record.bambora("order-b1", amount: 12_345)
             let swedbankPay = Record.swedbankPay("order-s1", amount: 23_456)
             try await scenario.register([bambora, swedbankPay])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             for record in [bambora, swedbankPay] {
                 let shown = try await scenario.waitFor(record.id, "captured")
@@ -47,7 +47,7 @@ struct CaptureTests {
             let bambora = Record.bambora("manual-b", amount: 8_000, capture: "manual")
             let skipped = Record.bambora("manual-skip", amount: 5_000, capture: "manual")
             try await scenario.register([swedbankPay, bambora, skipped])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             for (record, part) in [(swedbankPay, Int64(4_000)), (bambora, Int64(2_500))] {
                 let requested = try await scenario.ctl("capture", record.id, "--amount", "\(part)")
@@ -83,7 +83,7 @@ struct CaptureTests {
             try await scenario.seed([record])
             try await scenario.fault(record, standing: .refuse)
             try await scenario.importRecords([record])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             var shown = try await scenario.waitFor(record.id, "attention")
             #expect(shown.consecutiveFailures == 3)
@@ -138,7 +138,7 @@ struct CaptureTests {
             // Bambora 409 payment_operation_blocked: "being modified by another request".
             try await scenario.fault(blocked, enqueue: [.blocked])
             try await scenario.importRecords([swedbankPay, bambora, blocked])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             // Retry-After: 2 holds it in retrying for two seconds.
             try await scenario.waitFor(swedbankPay.id, "retrying")
@@ -167,7 +167,7 @@ struct CaptureTests {
             try await scenario.seed([record, later])
             try await scenario.simulatorPost("/_sim/token-endpoint", ControlAPI.TokenEndpoint(down: true))
             try await scenario.importRecords([record, later])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             try await scenario.waitForAlert("psp_unreachable", record.id)
             // Asked again and again while the endpoint is down, backing off (retry 300ms up to 1s);
@@ -210,7 +210,7 @@ struct CaptureTests {
             deadline.authorizedAt = now
             deadline.expiresAt = now.addingTimeInterval(13)
             try await scenario.register([after, deadline])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             for (record, delay) in [(after, 2.0), (deadline, 3.0)] {
                 let shown = try await scenario.waitFor(record.id, "captured")

@@ -35,7 +35,7 @@ struct ConfigurationTests {
                 problem == "unknown key"
                     ? $0.replacingOccurrences(of: "poll_interval:", with: "poll_intervall:") : $0
             }
-            let daemon = try scenario.startDaemon(environment: environment)
+            let daemon = try await scenario.startDaemon(environment: environment)
             #expect(try await daemon.waitForExit() == 78)
             let lines = daemon.stderr.split(separator: "\n")
             #expect(lines.count == 1, "\(lines)")
@@ -56,7 +56,7 @@ struct ConfigurationTests {
             }
             let records = [Record.bambora("creds-b"), Record.swedbankPay("creds-s")]
             try await scenario.register(records)
-            try scenario.startDaemon(environment: ["CREDENTIALS_DIRECTORY": credentials.path])
+            try await scenario.startDaemon(environment: ["CREDENTIALS_DIRECTORY": credentials.path])
             for record in records {
                 try await scenario.waitFor(record.id, "captured")
                 #expect(try await scenario.appliedCaptures(record).count == 1)
@@ -74,7 +74,7 @@ struct ConfigurationTests {
                 $0.replacingOccurrences(
                     of: "database: \(scenario.databaseURL.path)", with: "database: \(blocked.path)")
             }
-            let daemon = try scenario.startDaemon()
+            let daemon = try await scenario.startDaemon()
             #expect(try await daemon.waitForExit() == 1, "\(daemon.stderr)")
             let lines = daemon.stderr.split(separator: "\n")
             #expect(lines.count == 1, "\(lines)")

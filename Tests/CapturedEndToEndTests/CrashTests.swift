@@ -26,7 +26,7 @@ struct CrashTests {
 
             for round in 1...3 {
                 let before = try await scenario.ledger().entries.count
-                let daemon = try scenario.startDaemon()
+                let daemon = try await scenario.startDaemon()
                 // Captures reached the PSP and wait for their (slow) answers: kill the daemon now.
                 try await eventually("round \(round): captures in flight", every: .milliseconds(20)) {
                     try await scenario.ledger().entries.count >= min(before + 4, records.count) ? () : nil
@@ -35,7 +35,7 @@ struct CrashTests {
                 #expect(try await daemon.waitForExit() == 128 + SIGKILL)
             }
 
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
             try await eventually("every payment captured", timeout: .seconds(90)) {
                 try await scenario.status().counts["captured"] == records.count ? () : nil
             }
@@ -76,7 +76,7 @@ struct CrashTests {
             try await scenario.seed([record])
             try await scenario.fault(record, enqueue: [.slow(milliseconds: 2_000)])
             try await scenario.importRecords([record])
-            let daemon = try scenario.startDaemon()
+            let daemon = try await scenario.startDaemon()
 
             try await scenario.waitFor(record.id, "capturing")
             // The PSP has the request (applied, answering in two seconds): stop the daemon now.
@@ -106,7 +106,7 @@ struct CrashTests {
             try await scenario.seed([record])
             try await scenario.fault(record, enqueue: [.refuse, .refuse, .slow(milliseconds: 2_000)])
             try await scenario.importRecords([record])
-            let daemon = try scenario.startDaemon()
+            let daemon = try await scenario.startDaemon()
             try await eventually("the third attempt in flight", every: .milliseconds(20)) {
                 try await scenario.ledger().entries(for: record.payment).count == 3 ? () : nil
             }
@@ -114,7 +114,7 @@ struct CrashTests {
             _ = try await daemon.waitForExit()
 
             // Three failures as far as the daemon knows (the third unknown): it must ask, not give up.
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
             let shown = try await scenario.waitFor(record.id, "captured")
             #expect(shown.attempts.map(\.state) == ["refused", "refused", "applied"])
             #expect(shown.consecutiveFailures == 0)
@@ -137,7 +137,7 @@ struct CrashTests {
             try await scenario.importRecords([record])
             var attempts = 0
             for round in 1...4 {
-                let daemon = try scenario.startDaemon()
+                let daemon = try await scenario.startDaemon()
                 // A new attempt in flight (not the one the last kill left behind), or the end.
                 let shown = try await eventually(
                     "round \(round): a new attempt in flight", every: .milliseconds(20)
@@ -152,7 +152,7 @@ struct CrashTests {
                 attempts = shown.attempts.count
                 if shown.state == "attention" { break }
             }
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
             let shown = try await scenario.waitFor(record.id, "attention")
             let payment = try #require(try await scenario.ledger().payment(record.payment))
             #expect(!payment.locked)

@@ -10,7 +10,7 @@ struct OperationsTests {
         try await withScenario("notify") { scenario in
             try await scenario.register([Record.swedbankPay("notify-1", capture: "manual")])
             let socket = try NotifySocket()
-            let daemon = try scenario.startDaemon(environment: [
+            let daemon = try await scenario.startDaemon(environment: [
                 "NOTIFY_SOCKET": socket.address, "WATCHDOG_USEC": "2000000",
             ])
             var received: [String] = []
@@ -34,7 +34,7 @@ struct OperationsTests {
         try await withScenario("ready-stop") { scenario in
             let socket = try NotifySocket()
             for run in 1...5 {
-                let daemon = try scenario.startDaemon(environment: ["NOTIFY_SOCKET": socket.address])
+                let daemon = try await scenario.startDaemon(environment: ["NOTIFY_SOCKET": socket.address])
                 var received: [String] = []
                 try await eventually("run \(run): READY=1", every: .milliseconds(5)) {
                     received += socket.drain()
@@ -53,7 +53,7 @@ struct OperationsTests {
         try await withScenario("json", config: DaemonConfig(logFormat: "json")) { scenario in
             let record = expiredRecord("json-expired")
             try await scenario.register([record])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
             try await scenario.waitForAlert("authorization_expired", record.id)
             let lines = scenario.log.split(separator: "\n")
             #expect(lines.count >= 2)
@@ -74,7 +74,7 @@ struct OperationsTests {
             FileManager.default.createFile(atPath: stderr.path, contents: nil)
             var info = stat()
             #expect(stat(stderr.path, &info) == 0)
-            try scenario.startDaemon(
+            try await scenario.startDaemon(
                 environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)"], stderr: stderr)
             try await scenario.waitForAlert("authorization_expired", record.id)
 

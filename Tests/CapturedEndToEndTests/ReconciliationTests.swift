@@ -24,7 +24,7 @@ struct ReconciliationTests {
             try await scenario.importRecords([
                 external, externalManual, cancelled, lapsed, ghost, locked, partial, mismatch,
             ])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             shown = try await scenario.waitFor(mismatch.id, "attention")
             #expect(shown.stateReason?.contains("3000") == true, "\(shown.stateReason ?? "")")
@@ -112,7 +112,7 @@ struct ReconciliationTests {
             soon.expiresAt = Date(timeIntervalSinceNow: 1_800)
             let later = Record.swedbankPay("later", amount: 5_000, capture: "manual")
             try await scenario.register([past, soon, later])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             let shown = try await scenario.waitFor(past.id, "expired")
             #expect(shown.attempts.isEmpty)
@@ -127,7 +127,7 @@ struct ReconciliationTests {
             let daemon = try #require(scenario.daemons.last)
             daemon.send(SIGTERM)
             #expect(try await daemon.waitForExit() == 0)
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
             try await waitForSweeps(2, in: scenario)
             #expect(scenario.alertCount("deadline_approaching", soon.id) == 1)
             #expect(scenario.alertCount("deadline_approaching", later.id) == 0)

@@ -30,7 +30,7 @@ final class Scenario: @unchecked Sendable {
             "captured-e2e-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let credentials = Credentials()
-        let simulator = try ChildProcess(
+        let simulator = try await ChildProcess.start(
             try Binaries.url("psp-simulator"),
             [
                 "--host", "127.0.0.1", "--port", "0", "--bambora-client-id", credentials.bamboraClientID,
@@ -227,9 +227,9 @@ final class Scenario: @unchecked Sendable {
 
     /// Starts `captured run`; its stderr goes to `stderr` (default: a fresh `captured-N.log`).
     @discardableResult
-    func startDaemon(environment: [String: String] = [:], stderr: URL? = nil) throws -> ChildProcess {
+    func startDaemon(environment: [String: String] = [:], stderr: URL? = nil) async throws -> ChildProcess {
         let number = daemons.count + 1
-        let daemon = try ChildProcess(
+        let daemon = try await ChildProcess.start(
             try Binaries.url("captured"), ["run", "--config", configURL.path], environment: environment,
             stdout: directory.appendingPathComponent("captured-\(number).out"),
             stderr: stderr ?? directory.appendingPathComponent("captured-\(number).log"))

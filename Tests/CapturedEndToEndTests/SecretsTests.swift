@@ -15,7 +15,7 @@ struct SecretsTests {
             try await scenario.seed([bambora, swedbankPay, unknown])
             try await scenario.fault(unknown, enqueue: [.applyThenDrop])
             try await scenario.importRecords([bambora, swedbankPay, unknown])
-            let daemon = try scenario.startDaemon()
+            let daemon = try await scenario.startDaemon()
             var shows: [String] = []
             for record in [bambora, swedbankPay, unknown] {
                 try await scenario.waitFor(record.id, "captured")

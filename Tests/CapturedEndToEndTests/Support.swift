@@ -64,9 +64,8 @@ final class ChildProcess: @unchecked Sendable {
             ].contains(key)
     }
 
-    init(
-        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdout: URL,
-        stderr: URL
+    private init(
+        _ executable: URL, _ arguments: [String], environment: [String: String], stdout: URL, stderr: URL
     ) throws {
         name = executable.lastPathComponent
         stdoutURL = stdout
@@ -84,6 +83,25 @@ final class ChildProcess: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+    }
+
+    /// Spawning takes up to a few hundred milliseconds on a loaded machine: it is done on a queue of
+    /// its own, not on the cooperative pool other tests in this process need.
+    private static let spawnQueue = DispatchQueue(label: "captured-e2e.spawn")
+
+    static func start(
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdout: URL,
+        stderr: URL
+    ) async throws -> ChildProcess {
+        try await withCheckedThrowingContinuation { continuation in
+            spawnQueue.async {
+                continuation.resume(
+                    with: Result {
+                        try ChildProcess(
+                            executable, arguments, environment: environment, stdout: stdout, stderr: stderr)
+                    })
+            }
+        }
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -131,7 +149,7 @@ func runCommand(
     timeout: Duration = .seconds(30)
 ) async throws -> CommandResult {
     let stem = directory.appendingPathComponent("cmd-\(UUID().uuidString.prefix(8))")
-    let child = try ChildProcess(
+    let child = try await ChildProcess.start(
         executable, arguments, environment: environment, stdout: stem.appendingPathExtension("out"),
         stderr: stem.appendingPathExtension("err"))
     let status: Int32

@@ -24,7 +24,7 @@ struct UnknownOutcomeTests {
             try await scenario.fault(dropped, enqueue: [.applyThenDrop])
             try await scenario.fault(garbled, enqueue: [.malformedJSON])
             try await scenario.importRecords(records)
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             let seen = try await scenario.history(of: records.map(\.id), until: ["captured"])
             for record in records {
@@ -56,7 +56,7 @@ struct UnknownOutcomeTests {
             try await scenario.seed([record])
             try await scenario.fault(record, enqueue: [.serverError(status: 500)])
             try await scenario.importRecords([record])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             try await scenario.waitFor(record.id, "unknown")
             let shown = try await scenario.waitFor(record.id, "captured")
@@ -83,7 +83,7 @@ struct UnknownOutcomeTests {
             try await scenario.seed([record])
             try await scenario.fault(record, enqueue: [.initialized])
             try await scenario.importRecords([record])
-            try scenario.startDaemon()
+            try await scenario.startDaemon()
 
             let shown = try await eventually("the PSP asked three times") {
                 let shown = try await scenario.show(record.id)
