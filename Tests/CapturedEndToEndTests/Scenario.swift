@@ -212,7 +212,7 @@ final class Scenario: @unchecked Sendable {
         return seen
     }
 
-    /// Polls the daemon's log until `predicate` holds for its alerts.
+    /// Polls the daemon's log until it has an `alert=<code>` line for `id`.
     func waitForAlert(_ code: String, _ id: String, timeout: Duration = .seconds(30)) async throws {
         do {
             try await eventually("alert=\(code) id=\(id)", timeout: timeout) {
