@@ -184,5 +184,18 @@ let package = Package(
             name: "CapturectlTests",
             dependencies: ["CaptureCore", "CaptureStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Runs the built captured, capturectl and psp-simulator; the libraries only for their types
+        // (the simulator's ledger, the lists of states and alert codes).
+        .testTarget(
+            name: "CapturedEndToEndTests",
+            dependencies: [
+                "CaptureCore",
+                "PSPSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ]
 )

@@ -196,7 +196,12 @@ extension Authorization {
         case .undetermined(let reason):
             detail["finding"] = "undetermined"
             detail["reason"] = .string(reason)
-            nextActionAt = now + retry.delay(afterFailures: max(1, consecutiveFailures))
+            // Back off while the PSP stays undecided (or unreachable): it is asked again, not hammered.
+            nextActionAt =
+                now
+                + max(
+                    retry.delay(afterFailures: max(1, consecutiveFailures)),
+                    retry.delay(afterOutageOf: now - stateChangedAt))
             detail["next_check_at"] = .string(nextActionAt!.rfc3339)
             return Consequence(
                 event: "attempt_still_unknown", detail: detail,

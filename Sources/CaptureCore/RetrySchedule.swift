@@ -20,6 +20,13 @@ public struct RetrySchedule: Hashable, Sendable {
         return min(delay, maximum)
     }
 
+    /// The wait before asking the PSP again while it has been out of reach (or undecided) for
+    /// `elapsed`, which counts no failure: about as long as it has lasted, from `initial` up to
+    /// `maximum` — so that the checks back off by doubling instead of polling at `initial` forever.
+    public func delay(afterOutageOf elapsed: Duration) -> Duration {
+        min(max(elapsed, initial), maximum)
+    }
+
     /// The next attempt's time, or nil when the authorization will have lapsed before it.
     /// - Parameters:
     ///   - notBefore: a PSP's `Retry-After`, when it gave one.

@@ -29,7 +29,20 @@ public struct CaptureDaemon: Sendable {
 
     /// Runs until shut down. Throws when the database cannot be opened or fails while running: the
     /// caller exits non-zero and systemd restarts it; recovery resumes from what was recorded.
+    /// The PSP clients' connection pool is shut down on every path (also when the database could not
+    /// be opened at all), as AsyncHTTPClient requires.
     public func run() async throws {
+        do {
+            try await runServices()
+        } catch {
+            await providers.shutdown()
+            throw error
+        }
+        await providers.shutdown()
+        logger.notice("captured stopped")
+    }
+
+    private func runServices() async throws {
         let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
         let startedAt = clock.now()
         let alerts = AlertRaiser(
@@ -71,25 +84,15 @@ public struct CaptureDaemon: Sendable {
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
 
+        // READY=1 comes from the heartbeat once the group runs: only then are SIGTERM and SIGINT
+        // trapped, so that a stop right after start is a graceful shutdown too.
         heartbeat.beat()
-        do {
-            try notifier.ready()
-        } catch {
-            logger.warning("could not tell systemd the daemon is ready", metadata: ["error": "\(error)"])
-        }
         logger.notice(
             "captured is running",
             metadata: [
                 "version": "\(CaptureVersion.current)", "database": "\(configuration.database)",
                 "psps": "\(providers.providers.keys.map(\.rawValue).sorted().joined(separator: ","))",
             ])
-        do {
-            try await group.run()
-        } catch {
-            await providers.shutdown()
-            throw error
-        }
-        await providers.shutdown()
-        logger.notice("captured stopped")
+        try await group.run()
     }
 }

@@ -190,7 +190,8 @@ struct CaptureExecutor: Sendable {
                 guard current == authorization else { return nil }
                 return Mutation(
                     current.postpone(
-                        until: now + configuration.scheduler.retry.initial,
+                        until: now
+                            + configuration.scheduler.retry.delay(afterOutageOf: now - current.stateChangedAt),
                         reason: "could not read the payment at the PSP before retrying: \(error)", now: now))
             }
             if let committed { alerts.raise(committed.1.consequence.alerts) }

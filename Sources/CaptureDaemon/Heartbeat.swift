@@ -19,6 +19,8 @@ struct Heartbeat: Service {
         // The watchdog wants a ping at half its timeout; the heartbeat row at the poll interval.
         let period = min(interval, notifier.watchdogPingInterval ?? interval)
         await withGracefulShutdownHandler {
+            // Inside the running ServiceGroup: its signal handlers are installed.
+            ready()
             while !Task.shouldStop {
                 beat()
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
@@ -30,6 +32,15 @@ struct Heartbeat: Service {
                 logger.warning(
                     "could not tell systemd the daemon is stopping", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// `READY=1`: migrations and recovery are done, and SIGTERM is a graceful shutdown from here on.
+    func ready() {
+        do {
+            try notifier.ready()
+        } catch {
+            logger.warning("could not tell systemd the daemon is ready", metadata: ["error": "\(error)"])
         }
     }
 

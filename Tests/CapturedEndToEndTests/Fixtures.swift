@@ -1,0 +1,116 @@
+import Foundation
+import PSPSimulator
+
+/// The daemon's configuration for one scenario; short intervals so that tests run fast.
+struct DaemonConfig {
+    var pollInterval = "100ms"
+    var safetyMargin = "10s"
+    var maxConcurrentCaptures = 16
+    var retryInitial = "300ms"
+    var retryMax = "1s"
+    var reconcileInterval = "1s"
+    var warnBefore = "1h"
+    var logLevel = "info"
+    var logFormat = "logfmt"
+    var timeout = "1s"
+    var bamboraBudget = 3
+    var swedbankPayBudget = 3
+    var swedbankPayTokenFile = "swedbankpay-token"
+}
+
+/// The credentials of one scenario: random, so that a leak is unmistakable.
+struct Credentials {
+    var bamboraClientID = "e2e-client-\(UUID().uuidString.prefix(8))"
+    var bamboraClientSecret = "bambora-secret-\(UUID().uuidString)"
+    var swedbankPayToken = "swedbankpay-token-\(UUID().uuidString)"
+}
+
+/// One authorization: what the simulator is seeded with and what `capturectl import` registers.
+struct Record {
+    var id: String
+    var psp: SimulatedPSP
+    var payment: String
+    var amount: Int64
+    var vatAmount: Int64?
+    var capture = "immediate"
+    var authorizedAt = Date(timeIntervalSinceNow: -60)
+    var expiresAt: Date?
+
+    static func bambora(_ id: String, amount: Int64 = 10_000, capture: String = "immediate") -> Record {
+        Record(
+            id: id, psp: .bambora, payment: "ref-\(id)-\(UUID().uuidString.prefix(8))", amount: amount,
+            capture: capture)
+    }
+
+    static func swedbankPay(_ id: String, amount: Int64 = 10_000, capture: String = "immediate") -> Record {
+        Record(
+            id: id, psp: .swedbankpay, payment: "/psp/creditcard/payments/\(UUID().uuidString.lowercased())",
+            amount: amount, vatAmount: amount / 5, capture: capture)
+    }
+
+    var jsonLine: String {
+        var object: [String: Any] = [
+            "id": id, "psp": psp.rawValue, "payment": payment, "amount": amount, "currency": "EUR",
+            "authorized_at": rfc3339(authorizedAt), "capture": capture,
+        ]
+        if let vatAmount { object["vat_amount"] = vatAmount }
+        if let expiresAt { object["expires_at"] = rfc3339(expiresAt) }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// `capturectl show ID --json`, the fields the tests read.
+struct Shown: Decodable {
+    struct Attempt: Decodable {
+        var number: Int
+        var amount: Int64
+        var state: String
+        var reference: String
+        var startedAt: String
+        var error: String?
+
+        var started: Date? { parseRFC3339(startedAt) }
+    }
+
+    struct Entry: Decodable {
+        var seq: Int64
+        var at: String
+        var actor: String
+        var event: String
+    }
+
+    var id: String
+    var state: String
+    var stateReason: String?
+    var amount: Int64
+    var capturedAmount: Int64
+    var consecutiveFailures: Int
+    var attempts: [Attempt]
+    var audit: [Entry]
+}
+
+/// `capturectl status --json`, the fields the tests read.
+struct StatusDocument: Decodable {
+    struct Item: Decodable {
+        var id: String
+        var state: String
+        var reason: String?
+    }
+
+    struct Daemon: Decodable {
+        var stale: Bool
+        var version: String?
+    }
+
+    var daemon: Daemon
+    var counts: [String: Int]
+    var attention: [Item]
+    var dueSoon: [Item]
+}
+
+/// An alert as logged: `alert=<code>` and the authorization's `id`.
+struct LoggedAlert: Hashable {
+    var code: String
+    var id: String
+}
