@@ -163,7 +163,9 @@ public struct SystemdNotifier: Sendable {
 }
 
 #if os(Linux)
-    private let sendFlags = Int32(MSG_NOSIGNAL)
+    // Never block: a notify socket nobody reads (a full queue) must not stall the daemon; the
+    // datagram is dropped with EAGAIN instead, and the caller logs it.
+    private let sendFlags = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)
 
     private func makeDatagramSocket() -> Int32 {
         socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

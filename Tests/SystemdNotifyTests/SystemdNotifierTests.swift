@@ -29,6 +29,24 @@ struct SystemdNotifierTests {
         #expect(!receiver.hasPending())
     }
 
+    @Test("a socket nobody reads never blocks the sender: once its queue is full, sends fail at once")
+    func fullQueueDoesNotBlock() throws {
+        let receiver = try DatagramReceiver.filesystem()
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": receiver.notifySocket])
+        var failure: SystemdNotifyError?
+        // A unix datagram queue holds a few hundred small datagrams; far fewer than 100,000.
+        for _ in 0..<100_000 {
+            do {
+                try notifier.status(String(repeating: "x", count: 200))
+            } catch {
+                failure = error
+                break
+            }
+        }
+        #expect(failure?.code == .sendFailed)
+        #expect(receiver.hasPending())
+    }
+
     @Test("the abstract namespace (@name) works")
     func abstractNamespace() throws {
         let receiver = try DatagramReceiver.abstract()
