@@ -106,6 +106,7 @@ struct IdleWorkload {
         guard notify.waitForReady(timeout: .seconds(60)) else {
             throw BenchError("captured never said READY=1; see \(log)")
         }
+        notify.drain()
         Thread.sleep(forTimeInterval: 3)  // let the first passes of every service run
         let cpuBefore = try daemon.cpuTime()
         let windowStart = ContinuousClock.now
@@ -147,6 +148,7 @@ struct RecoveryWorkload {
                 workspace.captured, ["run", "--config", config], environment: ["NOTIFY_SOCKET": notify.path],
                 output: log)
             let ready = notify.waitForReady(timeout: .seconds(120))
+            notify.drain()
             let wall = ContinuousClock.now - started
             daemon.signal(SIGTERM)
             _ = try daemon.wait(started: started)

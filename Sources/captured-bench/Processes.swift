@@ -101,7 +101,7 @@ func runToEnd(
 }
 
 /// A datagram socket bound to a fresh path, for `NOTIFY_SOCKET`: the daemon's `READY=1` arrives here.
-final class NotifySocket {
+final class NotifySocket: @unchecked Sendable {
     let path: String
     let descriptor: Int32
 
@@ -127,9 +127,28 @@ final class NotifySocket {
         guard bound == 0 else { throw BenchError("cannot bind \(path)") }
     }
 
+    private let stopped = StopFlag()
+
     deinit {
+        stopped.set()
         close(descriptor)
         unlink(path)
+    }
+
+    /// Keeps reading `STATUS=` and `WATCHDOG=1` after `READY=1`, as systemd does: with
+    /// `net.unix.max_dgram_qlen` at 10, an unread socket blocks the daemon's next send.
+    func drain() {
+        let descriptor = descriptor
+        let stopped = stopped
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !stopped.isSet {
+                var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                if poll(&poller, 1, 100) > 0 {
+                    _ = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                }
+            }
+        }
     }
 
     /// Waits until a datagram containing `READY=1` arrives; false after `timeout`.
@@ -157,4 +176,13 @@ final class NotifySocket {
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Set once by the owner, read by the draining thread.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
