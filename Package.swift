@@ -147,6 +147,16 @@ let package = Package(
             ]
         ),
 
+        // The performance benchmark: the built binaries and the libraries against baselines, in one run.
+        .executableTarget(
+            name: "captured-bench",
+            dependencies: [
+                "CaptureCore", "CaptureStore", "CaptureConfig", "CaptureDaemon", "PSP", "PSPSimulator",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         .testTarget(name: "CaptureCoreTests", dependencies: ["CaptureCore"]),
         .testTarget(
             name: "CaptureStoreTests",

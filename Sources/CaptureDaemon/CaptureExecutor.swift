@@ -36,7 +36,7 @@ struct CaptureExecutor: Sendable {
     func handle(id: String) async throws {
         let now = clock.now()
         var next = Next.nothing
-        let committed = try database.mutate(id: id, now: now) { authorization, latest in
+        let committed = try await database.mutateGrouped(id: id, now: now) { authorization, latest in
             switch authorization.dueAction(now: now, budget: configuration.budget(for: authorization.psp)) {
             case .none:
                 return nil
@@ -116,7 +116,7 @@ struct CaptureExecutor: Sendable {
         let outcome = await provider.capture(
             authorization.captureRequest(amount: attempt.amount, reference: attempt.reference))
         let now = clock.now()
-        let committed = try database.mutate(id: authorization.id, now: now) { current, latest in
+        let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, latest in
             guard var recorded = latest, recorded.number == attempt.number, recorded.state == .inFlight,
                 current.state == .capturing
             else { return nil }
@@ -150,7 +150,7 @@ struct CaptureExecutor: Sendable {
             finding = .undetermined(reason: "the PSP could not be asked: \(error)")
         }
         let now = clock.now()
-        let committed = try database.mutate(id: authorization.id, now: now) { current, latest in
+        let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, latest in
             guard current.state == .unknown, var recorded = latest, recorded.number == attempt.number else {
                 return nil
             }
@@ -175,7 +175,7 @@ struct CaptureExecutor: Sendable {
     private func reconcileThenCapture(_ authorization: Authorization) async throws {
         guard let provider = providers.providers[authorization.psp] else {
             let now = clock.now()
-            let committed = try database.mutate(id: authorization.id, now: now) { current, _ in
+            let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, _ in
                 notConfigured(&current, now: now)
             }
             if let committed { alerts.raise(committed.1.consequence.alerts) }
@@ -186,7 +186,7 @@ struct CaptureExecutor: Sendable {
             view = try await provider.payment(authorization.locator).view
         } catch {
             let now = clock.now()
-            let committed = try database.mutate(id: authorization.id, now: now) { current, _ in
+            let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, _ in
                 guard current == authorization else { return nil }
                 return Mutation(
                     current.postpone(
@@ -199,7 +199,7 @@ struct CaptureExecutor: Sendable {
         }
         let now = clock.now()
         var next = Next.nothing
-        let committed = try database.mutate(id: authorization.id, now: now) { current, latest in
+        let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, latest in
             // Adopt only what the PSP said about the authorization as it was when we asked.
             guard current == authorization else { return nil }
             if let consequence = current.reconcile(with: view, now: now) { return Mutation(consequence) }

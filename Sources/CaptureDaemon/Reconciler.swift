@@ -31,7 +31,8 @@ struct Reconciler: Service {
         var findings = 0
         let pause = Duration.milliseconds(1000 / max(1, requestsPerSecond))
         while !Task.shouldStop {
-            let page = try database.reconciliationPage(after: after, limit: 100, now: clock.now())
+            let page = try database.reconciliationPage(
+                after: after, limit: 100, now: clock.now(), psps: Set(providers.providers.keys))
             guard let last = page.last else { break }
             after = last.id
             for authorization in page {

@@ -59,14 +59,20 @@ public enum AuditLog {
     }
 
     static func hashHex(_ text: String) -> String {
-        let digest = SHA256.hash(data: Array(text.utf8))
-        var hex = ""
-        hex.reserveCapacity(64)
-        for byte in digest {
-            hex += byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+        var text = text
+        let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return String(unsafeUninitializedCapacity: 64) { buffer in
+            var index = 0
+            for byte in digest {
+                buffer[index] = hexDigits[Int(byte >> 4)]
+                buffer[index + 1] = hexDigits[Int(byte & 0x0F)]
+                index += 2
+            }
+            return 64
         }
-        return hex
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func entry(_ row: Row) -> AuditEntry {
         AuditEntry(

@@ -34,18 +34,24 @@ extension CaptureDatabase {
         id: String, actor: Actor = .daemon, now: Instant,
         _ body: (inout Authorization, CaptureAttempt?) throws -> Mutation?
     ) throws(StoreError) -> (Authorization, Mutation)? {
-        try write { db in
-            guard var authorization = try AuthorizationRow.fetch(db, id: id) else { return nil }
-            let latest = try CaptureDatabase.latestAttempt(db, id: id)
-            guard let mutation = try body(&authorization, latest) else { return nil }
-            try AuthorizationRow.update(db, authorization)
-            if let attempt = mutation.insertAttempt { try CaptureDatabase.insert(db, attempt) }
-            if let attempt = mutation.updateAttempt { try CaptureDatabase.update(db, attempt) }
-            try AuditLog.append(
-                db, at: now, actor: actor, event: mutation.consequence.event, authorizationID: id,
-                detail: mutation.consequence.detail)
-            return (authorization, mutation)
-        }
+        try write { db in try CaptureDatabase.mutate(db, id: id, actor: actor, now: now, body) }
+    }
+
+    /// The body of ``mutate(id:actor:now:_:)``, inside the caller's transaction.
+    static func mutate(
+        _ db: Database, id: String, actor: Actor, now: Instant,
+        _ body: (inout Authorization, CaptureAttempt?) throws -> Mutation?
+    ) throws -> (Authorization, Mutation)? {
+        guard var authorization = try AuthorizationRow.fetch(db, id: id) else { return nil }
+        let latest = try CaptureDatabase.latestAttempt(db, id: id)
+        guard let mutation = try body(&authorization, latest) else { return nil }
+        try AuthorizationRow.update(db, authorization)
+        if let attempt = mutation.insertAttempt { try CaptureDatabase.insert(db, attempt) }
+        if let attempt = mutation.updateAttempt { try CaptureDatabase.update(db, attempt) }
+        try AuditLog.append(
+            db, at: now, actor: actor, event: mutation.consequence.event, authorizationID: id,
+            detail: mutation.consequence.detail)
+        return (authorization, mutation)
     }
 
     /// At start-up: every attempt left in flight becomes `unknown`, its authorization too, in one
@@ -101,16 +107,20 @@ extension CaptureDatabase {
     }
 
     /// Authorizations the reconciler compares with the PSP, a page at a time in id order:
-    /// open ones not in flight, and partially captured ones that have not expired.
-    public func reconciliationPage(after id: String?, limit: Int, now: Instant) throws(StoreError)
-        -> [Authorization]
-    {
-        try read { db in
+    /// open ones not in flight, and partially captured ones that have not expired — of the given
+    /// PSPs only (those the daemon has a client for; the others cannot be asked).
+    public func reconciliationPage(
+        after id: String?, limit: Int, now: Instant,
+        psps: Set<PaymentServiceProvider> = Set(PaymentServiceProvider.allCases)
+    ) throws(StoreError) -> [Authorization] {
+        guard !psps.isEmpty else { return [] }
+        let names = psps.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+        return try read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT \(AuthorizationRow.columns) FROM authorization
-                    WHERE id > ? AND (state IN ('pending', 'retrying', 'attention')
+                    WHERE id > ? AND psp IN (\(names)) AND (state IN ('pending', 'retrying', 'attention')
                         OR (state = 'partially_captured' AND expires_at > ?))
                     ORDER BY id LIMIT ?
                     """,
@@ -127,7 +137,7 @@ extension CaptureDatabase {
             try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT \(AuthorizationRow.columns) FROM authorization WHERE state IN \(CaptureDatabase.openStates) AND deadline <= ? ORDER BY deadline LIMIT ?",
+                    "SELECT \(AuthorizationRow.columns) FROM authorization INDEXED BY authorization_open_deadline WHERE state IN \(CaptureDatabase.openStates) AND deadline <= ? ORDER BY deadline LIMIT ?",
                 arguments: [(now + warnBefore).millisecondsSinceEpoch, limit]
             ).map(AuthorizationRow.decode)
         }
@@ -163,16 +173,20 @@ extension CaptureDatabase {
     /// Counts for the daemon's one-line status: open, due now, in attention.
     public func summaryCounts(now: Instant) throws(StoreError) -> (open: Int, due: Int, attention: Int) {
         try read { db in
+            // Kept by triggers (migration 0004): no count over every open authorization.
             let open =
                 try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM authorization WHERE state IN \(CaptureDatabase.openStates)"
+                    db,
+                    sql:
+                        "SELECT COALESCE(SUM(n), 0) FROM authorization_state_count WHERE state IN \(CaptureDatabase.openStates)"
                 ) ?? 0
             let due =
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM authorization WHERE next_action_at <= ?",
                     arguments: [now.millisecondsSinceEpoch]) ?? 0
             let attention =
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM authorization WHERE state = 'attention'") ?? 0
+                try Int.fetchOne(db, sql: "SELECT n FROM authorization_state_count WHERE state = 'attention'")
+                ?? 0
             return (open, due, attention)
         }
     }

@@ -14,9 +14,8 @@ extension CaptureDatabase {
         try read { db in
             var counts: [AuthorizationState: Int] = [:]
             for state in AuthorizationState.allCases { counts[state] = 0 }
-            for row in try Row.fetchAll(
-                db, sql: "SELECT state, COUNT(*) AS n FROM authorization GROUP BY state")
-            {
+            // Kept by triggers (migration 0004): no count over every authorization.
+            for row in try Row.fetchAll(db, sql: "SELECT state, n FROM authorization_state_count") {
                 if let state = AuthorizationState(rawValue: row["state"]) { counts[state] = row["n"] }
             }
             let itemColumns = "id, psp, state, state_reason, deadline, amount, captured_amount, currency"
@@ -24,7 +23,7 @@ extension CaptureDatabase {
                 try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap(CaptureDatabase.item)
             }
             let nextDeadline = try items(
-                "SELECT \(itemColumns) FROM authorization WHERE state IN \(CaptureDatabase.openStates) ORDER BY deadline LIMIT 1"
+                "SELECT \(itemColumns) FROM authorization INDEXED BY authorization_open_deadline WHERE state IN \(CaptureDatabase.openStates) ORDER BY deadline LIMIT 1"
             ).first
             let attention = try items(
                 "SELECT \(itemColumns) FROM authorization WHERE state = 'attention' ORDER BY deadline LIMIT ?",
@@ -32,14 +31,9 @@ extension CaptureDatabase {
             let attentionTotal = counts[.attention] ?? 0
             let soon = (now + warnBefore).millisecondsSinceEpoch
             let dueSoon = try items(
-                "SELECT \(itemColumns) FROM authorization WHERE state IN \(CaptureDatabase.openStates) AND deadline <= ? ORDER BY deadline LIMIT ?",
+                "SELECT \(itemColumns) FROM authorization INDEXED BY authorization_open_deadline WHERE state IN \(CaptureDatabase.openStates) AND deadline <= ? ORDER BY deadline LIMIT ?",
                 [soon, listLimit])
-            let dueSoonTotal =
-                try Int.fetchOne(
-                    db,
-                    sql:
-                        "SELECT COUNT(*) FROM authorization WHERE state IN \(CaptureDatabase.openStates) AND deadline <= ?",
-                    arguments: [soon]) ?? 0
+            let dueSoonTotal = try CaptureDatabase.openCount(db, deadlineAtMost: soon)
             let acknowledged = try Int64.fetchOne(db, sql: "SELECT MAX(at) FROM acknowledgement")
             let since = acknowledged ?? Int64.min
             let attentionSince =
@@ -64,18 +58,12 @@ extension CaptureDatabase {
             let today = now.startOfUTCDay
             let dayMs: Int64 = 86_400_000
             var perDay: [Int64: Int] = [:]
+            let firstDay = CaptureDatabase.day(today.millisecondsSinceEpoch)
             for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT (deadline - ?) / ? AS day, COUNT(*) AS n FROM authorization
-                    WHERE state IN \(CaptureDatabase.openStates) AND deadline >= ? AND deadline < ? GROUP BY day
-                    """,
-                arguments: [
-                    today.millisecondsSinceEpoch, dayMs, today.millisecondsSinceEpoch,
-                    today.millisecondsSinceEpoch + 7 * dayMs,
-                ])
+                db, sql: "SELECT day, n FROM open_deadline_day_count WHERE day >= ? AND day < ?",
+                arguments: [firstDay, firstDay + 7])
             {
-                perDay[row["day"]] = row["n"]
+                perDay[row["day"] - firstDay] = row["n"]
             }
             let chart = (0..<7).map { offset in
                 (
@@ -98,6 +86,29 @@ extension CaptureDatabase {
                 lastAcknowledgement: acknowledged.map(Instant.init(millisecondsSinceEpoch:)),
                 deadlinesPerDay: chart)
         }
+    }
+
+    /// The UTC day of an instant in milliseconds, as `open_deadline_day_count` keys it.
+    static func day(_ milliseconds: Int64) -> Int64 {
+        let dayMs: Int64 = 86_400_000
+        return (milliseconds - ((milliseconds % dayMs) + dayMs) % dayMs) / dayMs
+    }
+
+    /// Open authorizations whose deadline is at most `limit`: whole days from the per-day counts,
+    /// the last, partial day through the open-deadline index.
+    static func openCount(_ db: Database, deadlineAtMost limit: Int64) throws -> Int {
+        let lastDay = day(limit)
+        let wholeDays =
+            try Int.fetchOne(
+                db, sql: "SELECT COALESCE(SUM(n), 0) FROM open_deadline_day_count WHERE day < ?",
+                arguments: [lastDay]) ?? 0
+        let partialDay =
+            try Int.fetchOne(
+                db,
+                sql:
+                    "SELECT COUNT(*) FROM authorization INDEXED BY authorization_open_deadline WHERE state IN \(openStates) AND deadline >= ? AND deadline <= ?",
+                arguments: [lastDay * 86_400_000, limit]) ?? 0
+        return wholeDays + partialDay
     }
 
     static func item(_ row: Row) -> StatusReport.Item? {

@@ -8,6 +8,8 @@ import GRDB
 public final class CaptureDatabase: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// The daemon's capture transactions, committed in groups (see `GroupCommit`).
+    let groupCommit: GroupCommit
 
     /// How to open the file.
     public enum OpenMode: Sendable {
@@ -41,6 +43,7 @@ public final class CaptureDatabase: Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            groupCommit = GroupCommit(pool: pool)
             switch mode {
             case .migrate, .migrateExisting: try Migrations.apply(to: pool, path: path)
             case .existing: try Migrations.check(pool, path: path)

@@ -26,7 +26,7 @@ struct MigrationTests {
             #expect(
                 names("table").isSuperset(of: [
                     "authorization", "capture_attempt", "audit_log", "daemon_heartbeat", "acknowledgement",
-                    "grdb_migrations",
+                    "grdb_migrations", "authorization_state_count", "open_deadline_day_count",
                 ]))
             #expect(
                 names("index").isSuperset(of: [
@@ -34,7 +34,11 @@ struct MigrationTests {
                     "capture_attempt_in_flight", "audit_log_authorization",
                 ]))
             #expect(
-                names("trigger") == ["audit_log_is_append_only_update", "audit_log_is_append_only_delete"])
+                names("trigger") == [
+                    "audit_log_is_append_only_update", "audit_log_is_append_only_delete",
+                    "authorization_counts_insert", "authorization_counts_update",
+                    "authorization_counts_delete",
+                ])
             let recorded = try String.fetchAll(
                 db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
             #expect(recorded == Migrations.identifiers)

@@ -1,0 +1,122 @@
+import CaptureCore
+import CaptureDaemon
+import Foundation
+import Logging
+
+/// `captured-bench [--quick] [--keep] [--work-dir DIR] [--only NAMES]`: every workload of issue 6
+/// against its baseline in the same run; prints each figure with its bar, then a Markdown table.
+/// Exit 0 when every bar is met, 1 otherwise.
+@main
+struct Bench {
+    struct Sizes {
+        var imported: Int
+        var importSmall: Int
+        var schedulerSmall: Int
+        var inFlight: Int
+        var daemonCaptures: Int
+        var bareCaptures: Int
+        var sequentialCaptures: Int
+        var latencyCaptures: Int
+        var idleSeconds: Int
+        var schedulerPasses: Int
+
+        static let full = Sizes(
+            imported: 1_000_000, importSmall: 100_000, schedulerSmall: 10_000, inFlight: 1_000,
+            daemonCaptures: 4_000, bareCaptures: 4_000, sequentialCaptures: 1_000, latencyCaptures: 2_000,
+            idleSeconds: 30, schedulerPasses: 200)
+        static let quick = Sizes(
+            imported: 50_000, importSmall: 10_000, schedulerSmall: 1_000, inFlight: 100,
+            daemonCaptures: 600, bareCaptures: 600, sequentialCaptures: 200, latencyCaptures: 400,
+            idleSeconds: 5, schedulerPasses: 50)
+    }
+
+    static func main() async {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        func flag(_ name: String) -> Bool {
+            guard let index = arguments.firstIndex(of: name) else { return false }
+            arguments.remove(at: index)
+            return true
+        }
+        func option(_ name: String) -> String? {
+            guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+            let value = arguments[index + 1]
+            arguments.removeSubrange(index...index + 1)
+            return value
+        }
+        if flag("--help") || flag("-h") {
+            print(
+                """
+                usage: captured-bench [--quick] [--keep] [--work-dir DIR] [--only import,scheduler,status,idle,recovery,throughput]
+                Run after `swift build -c release`: it starts .build/release/capturectl and captured.
+                """)
+            return
+        }
+        let quick = flag("--quick")
+        let keep = flag("--keep")
+        let only = option("--only").map { Set($0.split(separator: ",").map(String.init)) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let binaries = executable.deletingLastPathComponent().path
+        let directory =
+            option("--work-dir")
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "captured-bench-\(UUID().uuidString.prefix(8))"
+            ).path
+        guard arguments.isEmpty else {
+            say("captured-bench: unknown arguments \(arguments.joined(separator: " ")); see --help")
+            exit(64)
+        }
+        for binary in ["capturectl", "captured"]
+        where !FileManager.default.isExecutableFile(atPath: "\(binaries)/\(binary)") {
+            say("captured-bench: \(binaries)/\(binary) is missing; run `swift build -c release` first")
+            exit(64)
+        }
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .error
+            return handler
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let workspace = Workspace(directory: directory, binaries: binaries, now: SystemWallClock().now())
+            let sizes = quick ? Sizes.quick : Sizes.full
+            let report = Report()
+            let started = ContinuousClock.now
+            say(
+                "captured-bench\(quick ? " --quick" : ""): \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+                    + "\(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB, work directory \(directory)"
+            )
+            func wanted(_ name: String) -> Bool { only?.contains(name) ?? true }
+
+            let large = "\(directory)/large.sqlite"
+            if wanted("import") || wanted("scheduler") || wanted("status") || wanted("idle")
+                || wanted("recovery")
+            {
+                try ImportWorkload(workspace: workspace, sizes: sizes, report: report).run(into: large)
+            }
+            if wanted("scheduler") {
+                try SchedulerWorkload(workspace: workspace, sizes: sizes, report: report).run(large: large)
+            }
+            if wanted("status") {
+                try StatusWorkload(workspace: workspace, sizes: sizes, report: report).run(large: large)
+            }
+            if wanted("idle") {
+                try IdleWorkload(workspace: workspace, sizes: sizes, report: report).run(large: large)
+            }
+            if wanted("recovery") {
+                try RecoveryWorkload(workspace: workspace, sizes: sizes, report: report).run(large: large)
+            }
+            if wanted("throughput") {
+                try await ThroughputWorkload(workspace: workspace, sizes: sizes, report: report).run()
+            }
+            say("\nfinished in \(format((ContinuousClock.now - started).seconds, 0)) s\n")
+            print(report.table)
+            if !keep { try? FileManager.default.removeItem(atPath: directory) }
+            exit(report.failures == 0 ? 0 : 1)
+        } catch {
+            say("captured-bench: \(error)")
+            if !keep { try? FileManager.default.removeItem(atPath: directory) }
+            exit(2)
+        }
+    }
+}
