@@ -1,0 +1,196 @@
+import Foundation
+import PSPSimulator
+
+/// e. A writer holding the lock past the busy timeout, a read-only database, a full disk, a
+/// truncated or corrupted file: a clear error naming the problem, nothing recorded lost, and the
+/// daemon resumes once the fault is gone.
+struct StorageFaults {
+    let suite: Suite
+
+    func run() async throws -> SectionReport {
+        var report = SectionReport("e. storage faults")
+        let simulator = try await suite.simulator("storage")
+        let workspace = try Workspace(
+            root: suite.root, name: "storage", binaries: suite.binaries, simulator: simulator)
+        let kit = StorageKit(suite: suite, workspace: workspace, simulator: simulator)
+        try await kit.register(prefix: "base", count: 20, capture: "manual")
+        try await lockHolder(kit, &report)
+        try await readOnly(kit, &report)
+        try await fullDisk(kit, &report)
+        try await damaged(kit, &report)
+        await simulator.stop()
+        return report
+    }
+
+    /// `sqlite3` holds `BEGIN IMMEDIATE` for 8 s: capturectl says "locked" after the 5 s busy
+    /// timeout and writes nothing; the daemon keeps its promise; after release both work.
+    func lockHolder(_ kit: StorageKit, _ report: inout SectionReport) async throws {
+        let workspace = kit.workspace
+        try await kit.register(prefix: "lock-due", count: 3, capture: "immediate")
+        let holder = try Child(
+            suite.binaries.sqlite3, [workspace.databasePath],
+            logURL: workspace.directory.appendingPathComponent("holder.log"),
+            keepStdinOpen: true)
+        holder.send("BEGIN IMMEDIATE;\nSELECT 'holding-the-lock';\n")
+        let holding = try await workspace.waitUntil(limit: .seconds(5), every: .milliseconds(50)) {
+            (try? String(contentsOf: holder.logURL, encoding: .utf8))?.contains("holding-the-lock") ?? false
+        }
+        report.expect(holding, "sqlite3 did not take the write lock")
+        let daemon = try workspace.startDaemon()
+        suite.totals.daemonRuns += 1
+        let started = ContinuousClock.now
+        let add = try await workspace.ctl(kit.addArguments(id: "lock-add"))
+        let waited = (ContinuousClock.now - started).seconds
+        suite.totals.ctlCommands += 1
+        report.expect(
+            add.status == 3 && add.stderr.contains("locked"),
+            "capturectl add under a held lock: exit \(add.status), \(add.stderr.prefix(200).debugDescription)"
+        )
+        report.expect(waited >= 4.5, "capturectl gave up after \(waited) s, before the 5 s busy timeout")
+        report.notes.append(
+            "lock held: capturectl add → exit \(add.status) after \(String(format: "%.1f", waited)) s: \(add.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+        )
+        try await Task.sleep(for: .seconds(3))
+        let daemonAlive = daemon.isRunning
+        holder.send("ROLLBACK;\n")
+        holder.closeInput()
+        _ = await holder.wait(limit: .seconds(5))
+        let written = try await workspace.scalar("SELECT count(*) FROM authorization WHERE id = 'lock-add'")
+        report.expect(written == 0, "capturectl wrote although it reported the lock")
+        var runner = daemon
+        if !daemonAlive {
+            let status = await daemon.wait(limit: .seconds(2))
+            report.notes.append(
+                "lock held 8 s: the daemon exited \(status.map(String.init) ?? "?") (systemd restarts it); restarted"
+            )
+            runner = try workspace.startDaemon()
+            suite.totals.daemonRuns += 1
+        } else {
+            report.notes.append("lock held 8 s: the daemon stayed up and waited")
+        }
+        let retried = try await workspace.ctl(kit.addArguments(id: "lock-add"))
+        report.expect(
+            retried.status == 0,
+            "capturectl add after release: exit \(retried.status) \(retried.stderr.prefix(200))")
+        let captured = try await workspace.waitUntil(limit: .seconds(20)) {
+            try await workspace.scalar(
+                "SELECT count(*) FROM authorization WHERE id LIKE 'lock-due-%' AND state = 'captured'") == 3
+        }
+        report.expect(captured, "the due captures were not made after the lock was released")
+        report.expect(await runner.terminate() == 0, "daemon did not exit 0 after SIGTERM (lock)")
+        report.figure("lock: capturectl waited s", String(format: "%.1f", waited))
+    }
+
+    /// The database on a filesystem remounted read-only (root ignores chmod 0400, so the file and
+    /// its directory are made 0400/0500 *and* the tmpfs is remounted ro).
+    func readOnly(_ kit: StorageKit, _ report: inout SectionReport) async throws {
+        let workspace = kit.workspace
+        guard let mount = kit.mountTmpfs("ro", megabytes: 16) else {
+            report.notes.append("read-only: cannot mount a tmpfs here; skipped")
+            return
+        }
+        let database = mount + "/captured.sqlite"
+        try await kit.moveDatabase(to: database)
+        try await kit.register(prefix: "ro-due", count: 2, capture: "immediate")
+        let before = try await kit.counts(database)
+        chmod(database, 0o400)
+        chmod(mount, 0o500)
+        let remount = kit.command("/bin/mount", ["-o", "remount,ro", mount])
+        report.expect(remount, "could not remount the tmpfs read-only")
+        let add = try await workspace.ctl(kit.addArguments(id: "ro-add"))
+        report.expect(
+            add.status != 0 && add.stderr.contains("read-only"),
+            "capturectl add on a read-only database: exit \(add.status), \(add.stderr.prefix(200).debugDescription)"
+        )
+        report.notes.append(
+            "read-only: capturectl add → exit \(add.status): \(add.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+        )
+        let (exit, line) = try await kit.daemonMustExit(tag: "ro")
+        report.expect(
+            exit != nil && exit != 0, "daemon on a read-only database did not exit non-zero within 20 s")
+        report.notes.append("read-only: daemon → exit \(exit.map(String.init) ?? "still running"): \(line)")
+        _ = kit.command("/bin/mount", ["-o", "remount,rw", mount])
+        chmod(mount, 0o700)
+        chmod(database, 0o600)
+        try await kit.resume(
+            database: database, before: before, due: "ro-due-%", due: 2, report: &report, tag: "read-only")
+    }
+
+    /// A tmpfs filled to the last byte.
+    func fullDisk(_ kit: StorageKit, _ report: inout SectionReport) async throws {
+        let workspace = kit.workspace
+        guard let mount = kit.mountTmpfs("full", megabytes: 8) else {
+            report.notes.append("full disk: cannot mount a tmpfs here; skipped")
+            return
+        }
+        let database = mount + "/captured.sqlite"
+        try await kit.moveDatabase(to: database)
+        try await kit.register(prefix: "full-due", count: 2, capture: "immediate")
+        let before = try await kit.counts(database)
+        let filler = mount + "/filler"
+        kit.fill(filler)
+        let importResult = try await workspace.ctl(
+            ["import", "-"], stdin: Data(kit.lines(prefix: "full-new", count: 300, capture: "manual").utf8))
+        report.expect(
+            importResult.status == 3 && importResult.stderr.contains("full"),
+            "capturectl import on a full disk: exit \(importResult.status), \(importResult.stderr.suffix(200).debugDescription)"
+        )
+        report.notes.append(
+            "full disk: capturectl import → exit \(importResult.status): \(importResult.stderr.split(separator: "\n").last ?? "")"
+        )
+        let (exit, line) = try await kit.daemonMustExit(tag: "full")
+        report.notes.append(
+            "full disk: daemon → exit \(exit.map(String.init) ?? "still running after 20 s"): \(line)")
+        report.expect(exit != 0, "the daemon exited 0 on a full disk")
+        try? FileManager.default.removeItem(atPath: filler)
+        try await kit.resume(
+            database: database, before: before, due: "full-due-%", due: 2, report: &report, tag: "full disk")
+    }
+
+    /// Truncated, a damaged header, garbage in the middle: capturectl and the daemon name the problem.
+    func damaged(_ kit: StorageKit, _ report: inout SectionReport) async throws {
+        let workspace = kit.workspace
+        let good = workspace.directory.appendingPathComponent("good.sqlite").path
+        _ = try await workspace.sql(".backup '\(good)'", database: kit.currentDatabase)
+        let size = (try FileManager.default.attributesOfItem(atPath: good)[.size] as? Int) ?? 0
+        let variants: [(String, (inout Data) -> Void)] = [
+            ("truncated to half", { $0 = $0.prefix(size / 2) }),
+            ("truncated to 100 bytes", { $0 = $0.prefix(100) }),
+            ("header overwritten", { $0.replaceSubrange(0..<16, with: Data(repeating: 0x41, count: 16)) }),
+            (
+                "garbage in the schema page",
+                { data in
+                    data.replaceSubrange(
+                        100..<min(data.count, 4096),
+                        with: Data(repeating: 0xA5, count: min(data.count, 4096) - 100))
+                }
+            ),
+        ]
+        var named = 0
+        for (name, damage) in variants {
+            var data = try Data(contentsOf: URL(fileURLWithPath: good))
+            damage(&data)
+            let path = workspace.directory.appendingPathComponent("damaged.sqlite").path
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            try data.write(to: URL(fileURLWithPath: path))
+            try workspace.writeConfig(DaemonSettings(), database: path)
+            let status = try await workspace.ctl(["status"])
+            let (exit, line) = try await kit.daemonMustExit(tag: "damaged")
+            let clear = status.stderr.contains("damaged") || status.stderr.contains("not a SQLite")
+            if clear && (exit ?? 0) != 0 { named += 1 }
+            report.expect(
+                !status.signalled && status.status == 3,
+                "\(name): capturectl status exit \(status.status) (expected 3)")
+            report.expect(
+                clear,
+                "\(name): capturectl status does not name the damage: \(status.stderr.prefix(200).debugDescription)"
+            )
+            report.expect(exit != nil && exit != 0, "\(name): daemon did not exit non-zero")
+            report.notes.append(
+                "\(name): status → exit \(status.status) \(status.stderr.trimmingCharacters(in: .whitespacesAndNewlines)); daemon → exit \(exit.map(String.init) ?? "running"): \(line)"
+            )
+        }
+        report.figure("damaged files named", "\(named)/\(variants.count)")
+        try workspace.writeConfig(DaemonSettings(), database: kit.currentDatabase)
+    }
+}
