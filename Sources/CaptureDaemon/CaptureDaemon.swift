@@ -30,6 +30,19 @@ public struct CaptureDaemon: Sendable {
     /// Runs until shut down. Throws when the database cannot be opened or fails while running: the
     /// caller exits non-zero and systemd restarts it; recovery resumes from what was recorded.
     public func run() async throws {
+        // The PSP clients' HTTP client must be shut down on every way out, including a database that
+        // cannot be opened at start: AsyncHTTPClient traps (SIGILL) when one is released unshut.
+        do {
+            try await runServices()
+        } catch {
+            await providers.shutdown()
+            throw error
+        }
+        await providers.shutdown()
+        logger.notice("captured stopped")
+    }
+
+    private func runServices() async throws {
         let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
         let startedAt = clock.now()
         let alerts = AlertRaiser(
@@ -83,13 +96,6 @@ public struct CaptureDaemon: Sendable {
                 "version": "\(CaptureVersion.current)", "database": "\(configuration.database)",
                 "psps": "\(providers.providers.keys.map(\.rawValue).sorted().joined(separator: ","))",
             ])
-        do {
-            try await group.run()
-        } catch {
-            await providers.shutdown()
-            throw error
-        }
-        await providers.shutdown()
-        logger.notice("captured stopped")
+        try await group.run()
     }
 }

@@ -28,7 +28,7 @@ struct TokenAndConnection {
         report.expect(whileDown == 0, "token endpoint down: captured anyway?")
         try await simulator.tokenEndpoint(down: false)
         _ = try await workspace.waitUntil(limit: .seconds(30)) {
-            try await matrix.settled([token.id], workspace)
+            try await matrix.settled([token], workspace)
         }
         report.expect(await daemon.terminate() == 0, "daemon did not exit 0 after SIGTERM (token phase)")
         token.name = "token endpoint down 4 s, then up"
@@ -61,7 +61,7 @@ struct TokenAndConnection {
         daemon = try workspace.startDaemon()
         suite.totals.daemonRuns += 1
         _ = try await workspace.waitUntil(limit: .seconds(30)) {
-            try await matrix.settled(refused.map(\.id), workspace)
+            try await matrix.settled(refused, workspace)
         }
         report.expect(await daemon.terminate() == 0, "daemon did not exit 0 after SIGTERM (corrected phase)")
         return [token] + refused

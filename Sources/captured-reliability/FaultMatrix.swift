@@ -60,8 +60,16 @@ struct FaultMatrix {
             make("409, 429, slow", [.blocked, .rateLimited(retryAfterSeconds: 1), .slow(milliseconds: 300)]),
         ]
         if psp == .swedbankpay {
-            all.append(make("initialized", [.initialized]))
-            all.append(make("initialized, refuse", [.initialized, .refuse]))
+            // The simulator's `Initialized` transaction never completes: the outcome stays unknown, so
+            // the daemon must not try again (that could capture twice) and must say so.
+            all.append(
+                make(
+                    "initialized (never completes)", [.initialized], state: "unknown",
+                    alert: "outcome_unknown"))
+            all.append(
+                make(
+                    "5xx, initialized", [.serverError(), .initialized], state: "unknown",
+                    alert: "outcome_unknown"))
         }
         return all
     }
@@ -87,8 +95,9 @@ struct FaultMatrix {
         try await register(cases, workspace: workspace)
         let daemon = try workspace.startDaemon()
         suite.totals.daemonRuns += 1
-        let ids = cases.map(\.id)
-        _ = try await workspace.waitUntil(limit: .seconds(90)) { try await settled(ids, workspace) }
+        _ = try await workspace.waitUntil(limit: .seconds(90)) { try await settled(cases, workspace) }
+        // A few more reconcile sweeps: an unknown outcome must not turn into another attempt.
+        try await Task.sleep(for: .seconds(3))
         let status = await daemon.terminate()
         report.expect(status == 0, "daemon exit \(String(describing: status)) after SIGTERM")
 
@@ -125,6 +134,11 @@ struct FaultMatrix {
             let expectedApplied = item.expectedState == "captured" ? 1 : 0
             report.expect(applied == expectedApplied, "\(item.psp) \(item.name): applied \(applied) times")
             report.expect(!locked, "\(item.psp) \(item.name): locked")
+            if item.expectedState == "unknown" {
+                let calls = entries.filter { $0.source == "api" }.count
+                report.expect(
+                    calls == item.faults.count, "\(item.psp) \(item.name): \(calls) PSP calls while unknown")
+            }
             if let must = item.mustAlert {
                 report.expect(
                     raised.contains(must), "\(item.psp) \(item.name): no \(must) alert (raised \(raised))")
@@ -158,12 +172,19 @@ struct FaultMatrix {
         }
     }
 
-    /// Whether every id has reached a state the daemon will not leave on its own.
-    func settled(_ ids: [String], _ workspace: Workspace) async throws -> Bool {
-        let list = ids.map { "'\($0)'" }.joined(separator: ",")
-        let open = try await workspace.scalar(
-            "SELECT count(*) FROM authorization WHERE id IN (\(list)) AND state NOT IN ('captured','partially_captured','attention','expired','voided','skipped')"
-        )
-        return open == 0
+    /// Whether every case has reached its expected state or one the daemon will not leave on its own.
+    func settled(_ cases: [Case], _ workspace: Workspace) async throws -> Bool {
+        let list = cases.map { "'\($0.id)'" }.joined(separator: ",")
+        var states: [String: String] = [:]
+        for row in try await workspace.rows("SELECT id, state FROM authorization WHERE id IN (\(list))") {
+            if let id = row["id"] as? String { states[id] = row["state"] as? String }
+        }
+        let final: Set<String> = [
+            "captured", "partially_captured", "attention", "expired", "voided", "skipped",
+        ]
+        return cases.allSatisfy { item in
+            guard let state = states[item.id] else { return false }
+            return state == item.expectedState || final.contains(state)
+        }
     }
 }

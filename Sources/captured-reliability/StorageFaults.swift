@@ -22,22 +22,28 @@ struct StorageFaults {
         return report
     }
 
-    /// `sqlite3` holds `BEGIN IMMEDIATE` for 8 s: capturectl says "locked" after the 5 s busy
-    /// timeout and writes nothing; the daemon keeps its promise; after release both work.
+    /// `sqlite3` holds `BEGIN IMMEDIATE` for 8 s while the daemon runs with captures falling due:
+    /// capturectl says "locked" after the 5 s busy timeout and writes nothing; the daemon waits or
+    /// exits non-zero (not a crash); after release everything due is captured.
     func lockHolder(_ kit: StorageKit, _ report: inout SectionReport) async throws {
         let workspace = kit.workspace
-        try await kit.register(prefix: "lock-due", count: 3, capture: "immediate")
+        let log = workspace.directory.appendingPathComponent("daemon-lock.log")
+        let daemon = try workspace.startDaemon(log: log)
+        suite.totals.daemonRuns += 1
+        _ = try await workspace.waitUntil(limit: .seconds(10), every: .milliseconds(100)) {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("captured is running")
+        }
+        // Due in 2 s: the daemon reaches for the lock while sqlite3 holds it.
+        try await kit.register(
+            prefix: "lock-due", count: 3, capture: "at:" + rfc3339(Date().addingTimeInterval(2)))
         let holder = try Child(
             suite.binaries.sqlite3, [workspace.databasePath],
-            logURL: workspace.directory.appendingPathComponent("holder.log"),
-            keepStdinOpen: true)
+            logURL: workspace.directory.appendingPathComponent("holder.log"), keepStdinOpen: true)
         holder.send("BEGIN IMMEDIATE;\nSELECT 'holding-the-lock';\n")
         let holding = try await workspace.waitUntil(limit: .seconds(5), every: .milliseconds(50)) {
             (try? String(contentsOf: holder.logURL, encoding: .utf8))?.contains("holding-the-lock") ?? false
         }
         report.expect(holding, "sqlite3 did not take the write lock")
-        let daemon = try workspace.startDaemon()
-        suite.totals.daemonRuns += 1
         let started = ContinuousClock.now
         let add = try await workspace.ctl(kit.addArguments(id: "lock-add"))
         let waited = (ContinuousClock.now - started).seconds
@@ -51,19 +57,24 @@ struct StorageFaults {
             "lock held: capturectl add → exit \(add.status) after \(String(format: "%.1f", waited)) s: \(add.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
         )
         try await Task.sleep(for: .seconds(3))
-        let daemonAlive = daemon.isRunning
         holder.send("ROLLBACK;\n")
         holder.closeInput()
         _ = await holder.wait(limit: .seconds(5))
         let written = try await workspace.scalar("SELECT count(*) FROM authorization WHERE id = 'lock-add'")
         report.expect(written == 0, "capturectl wrote although it reported the lock")
         var runner = daemon
-        if !daemonAlive {
-            let status = await daemon.wait(limit: .seconds(2))
-            report.notes.append(
-                "lock held 8 s: the daemon exited \(status.map(String.init) ?? "?") (systemd restarts it); restarted"
+        if let status = await daemon.wait(limit: .milliseconds(200)) {
+            let crashed = daemon.exitedOnSignal
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            let line = text.split(separator: "\n").last { $0.contains("level=critical") } ?? ""
+            report.expect(
+                !crashed && status != 0,
+                "the daemon \(crashed ? "crashed (signal \(status))" : "exited \(status)") under the held lock"
             )
-            runner = try workspace.startDaemon()
+            report.notes.append(
+                "lock held 8 s: the daemon exited \(crashed ? "on signal" : "with status") \(status) (systemd restarts it): \(line)"
+            )
+            runner = try workspace.startDaemon(log: log)
             suite.totals.daemonRuns += 1
         } else {
             report.notes.append("lock held 8 s: the daemon stayed up and waited")
@@ -107,7 +118,9 @@ struct StorageFaults {
         )
         let (exit, line) = try await kit.daemonMustExit(tag: "ro")
         report.expect(
-            exit != nil && exit != 0, "daemon on a read-only database did not exit non-zero within 20 s")
+            (exit ?? 0) > 0,
+            "daemon on a read-only database: \(exit.map { "status \($0)" } ?? "still running after 20 s") (expected a non-zero exit, not a crash)"
+        )
         report.notes.append("read-only: daemon → exit \(exit.map(String.init) ?? "still running"): \(line)")
         _ = kit.command("/bin/mount", ["-o", "remount,rw", mount])
         chmod(mount, 0o700)
@@ -132,7 +145,7 @@ struct StorageFaults {
         let importResult = try await workspace.ctl(
             ["import", "-"], stdin: Data(kit.lines(prefix: "full-new", count: 300, capture: "manual").utf8))
         report.expect(
-            importResult.status == 3 && importResult.stderr.contains("full"),
+            importResult.status == 3 && importResult.stderr.contains("disk is full"),
             "capturectl import on a full disk: exit \(importResult.status), \(importResult.stderr.suffix(200).debugDescription)"
         )
         report.notes.append(
@@ -141,7 +154,10 @@ struct StorageFaults {
         let (exit, line) = try await kit.daemonMustExit(tag: "full")
         report.notes.append(
             "full disk: daemon → exit \(exit.map(String.init) ?? "still running after 20 s"): \(line)")
-        report.expect(exit != 0, "the daemon exited 0 on a full disk")
+        report.expect(
+            (exit ?? 1) > 0,
+            "the daemon on a full disk: status \(exit.map(String.init) ?? "running") (expected non-zero exit or to keep waiting, not a crash)"
+        )
         try? FileManager.default.removeItem(atPath: filler)
         try await kit.resume(
             database: database, before: before, due: "full-due-%", due: 2, report: &report, tag: "full disk")
@@ -176,18 +192,21 @@ struct StorageFaults {
             try workspace.writeConfig(DaemonSettings(), database: path)
             let status = try await workspace.ctl(["status"])
             let (exit, line) = try await kit.daemonMustExit(tag: "damaged")
-            let clear = status.stderr.contains("damaged") || status.stderr.contains("not a SQLite")
-            if clear && (exit ?? 0) != 0 { named += 1 }
+            let clear = status.output.contains("damaged") || status.output.contains("not a SQLite")
+            if clear && (exit ?? 0) > 0 { named += 1 }
             report.expect(
                 !status.signalled && status.status == 3,
                 "\(name): capturectl status exit \(status.status) (expected 3)")
             report.expect(
                 clear,
-                "\(name): capturectl status does not name the damage: \(status.stderr.prefix(200).debugDescription)"
+                "\(name): capturectl status does not name the damage: \(status.output.prefix(200).debugDescription)"
             )
-            report.expect(exit != nil && exit != 0, "\(name): daemon did not exit non-zero")
+            report.expect(
+                (exit ?? 0) > 0,
+                "\(name): daemon status \(exit.map(String.init) ?? "running") (expected a non-zero exit, not a crash)"
+            )
             report.notes.append(
-                "\(name): status → exit \(status.status) \(status.stderr.trimmingCharacters(in: .whitespacesAndNewlines)); daemon → exit \(exit.map(String.init) ?? "running"): \(line)"
+                "\(name): status → exit \(status.status) \(status.output.trimmingCharacters(in: .whitespacesAndNewlines)); daemon → exit \(exit.map(String.init) ?? "running"): \(line)"
             )
         }
         report.figure("damaged files named", "\(named)/\(variants.count)")

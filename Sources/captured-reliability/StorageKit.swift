@@ -101,7 +101,8 @@ final class StorageKit {
         }
     }
 
-    /// Starts the daemon and gives it 20 s to exit; its status (nil: still running, then stopped)
+    /// Starts the daemon and gives it 20 s to exit; its status (nil: still running, then stopped;
+    /// negative: killed by that signal, a crash)
     /// and the log line that says why.
     func daemonMustExit(tag: String) async throws -> (Int32?, String) {
         runs += 1
@@ -111,7 +112,8 @@ final class StorageKit {
         var status = await daemon.wait(limit: .seconds(20))
         if status == nil {
             await daemon.terminate()
-            status = nil
+        } else if daemon.exitedOnSignal, let signal = status {
+            status = -signal  // a crash, not an exit
         }
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         let line =
