@@ -18,6 +18,7 @@ struct CrashCheck {
         {
             if let id = row["id"] as? String { rows[id] = row }
         }
+        let expiredAlerts = Set(workspace.alerts().filter { $0.code == "authorization_expired" }.map(\.id))
         var doubles = 0
         var locks = 0
         var lost = 0
@@ -57,10 +58,13 @@ struct CrashCheck {
             if auth.expectedAmount > 0 && applied.isEmpty {
                 // Budget spent on refusals and crashes is the daemon keeping its promise (a human is
                 // told); anything else is a capture that should have happened.
-                if state == "attention" {
+                let expiredAlerted =
+                    state == "expired"
+                    && expiredAlerts.contains(auth.id)
+                if state == "attention" || expiredAlerted {
                     attention += 1
                     report.notes.append(
-                        "\(auth.id) (\(auth.policy), faults \(auth.faults.map(\.description))) ended in attention: \(row["state_reason"] as? String ?? "")"
+                        "\(auth.id) (\(auth.policy), faults \(auth.faults.map(\.description))) ended \(state) (a human was alerted): \(row["state_reason"] as? String ?? "")"
                     )
                 } else {
                     missing += 1
@@ -86,7 +90,7 @@ struct CrashCheck {
         report.figure("not captured", missing)
         report.figure("wrong amount", wrongAmount)
         report.figure("db/ledger disagreements", disagree)
-        report.figure("ended in attention (budget)", attention)
+        report.figure("ended in attention/expired, alerted", attention)
 
         try await showSample(into: &report, payments: payments)
         let verify = try await workspace.ctl(["audit", "verify"])

@@ -37,9 +37,11 @@ struct StorageFaults {
         try await kit.register(
             prefix: "lock-due", count: 3, capture: "at:" + rfc3339(Date().addingTimeInterval(2)))
         let holder = try Child(
-            suite.binaries.sqlite3, [workspace.databasePath],
+            suite.binaries.sqlite3, ["-bail", workspace.databasePath],
             logURL: workspace.directory.appendingPathComponent("holder.log"), keepStdinOpen: true)
-        holder.send("BEGIN IMMEDIATE;\nSELECT 'holding-the-lock';\n")
+        // The CLI has no busy timeout by default: without one, BEGIN IMMEDIATE fails if the daemon is
+        // writing at that moment.
+        holder.send(".timeout 10000\nBEGIN IMMEDIATE;\nSELECT 'holding-the-lock';\n")
         let holding = try await workspace.waitUntil(limit: .seconds(5), every: .milliseconds(50)) {
             (try? String(contentsOf: holder.logURL, encoding: .utf8))?.contains("holding-the-lock") ?? false
         }

@@ -9,6 +9,8 @@ final class StorageKit {
     let simulator: Simulator
     var currentDatabase: String
     var runs = 0
+    /// One authorization time for every `add`, so that a repeated add is recognised as the same record.
+    let addedAt = rfc3339(Date().addingTimeInterval(-60))
 
     init(suite: Suite, workspace: Workspace, simulator: Simulator) {
         self.suite = suite
@@ -46,7 +48,7 @@ final class StorageKit {
     func addArguments(id: String) -> [String] {
         [
             "add", "--id", id, "--psp", "bambora", "--payment", id, "--amount", "500", "--currency", "EUR",
-            "--authorized-at", rfc3339(Date().addingTimeInterval(-60)), "--capture", "manual",
+            "--authorized-at", addedAt, "--capture", "manual",
         ]
     }
 
