@@ -96,6 +96,21 @@ public struct CaptureDaemon: Sendable {
                 "version": "\(CaptureVersion.current)", "database": "\(configuration.database)",
                 "psps": "\(providers.providers.keys.map(\.rawValue).sorted().joined(separator: ","))",
             ])
-        try await group.run()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                // The group takes SIGTERM/SIGINT over as it starts; one that came earlier was caught
+                // by EarlyTermination and is honoured now, gracefully.
+                for _ in 0..<40 where !Task.isCancelled {
+                    if EarlyTermination.requested {
+                        logger.notice("terminated while starting; shutting down")
+                        await group.triggerGracefulShutdown()
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            try await tasks.waitForAll()
+        }
     }
 }
