@@ -18,7 +18,14 @@ struct CrashCheck {
         {
             if let id = row["id"] as? String { rows[id] = row }
         }
-        let expiredAlerts = Set(workspace.alerts().filter { $0.code == "authorization_expired" }.map(\.id))
+        let raised = workspace.alerts()
+        let expiredAlerts = Set(raised.filter { $0.code == "authorization_expired" }.map(\.id))
+        // Alerts that tell a human automatic capture is over for this one.
+        let toldHuman = Set(
+            raised.filter {
+                ["authorization_expired", "capture_budget_exhausted", "payment_locked"].contains($0.code)
+            }
+            .map(\.id))
         var doubles = 0
         var locks = 0
         var lost = 0
@@ -58,10 +65,12 @@ struct CrashCheck {
             if auth.expectedAmount > 0 && applied.isEmpty {
                 // Budget spent on refusals and crashes is the daemon keeping its promise (a human is
                 // told); anything else is a capture that should have happened.
-                let expiredAlerted =
-                    state == "expired"
-                    && expiredAlerts.contains(auth.id)
-                if state == "attention" || expiredAlerted {
+                if (state == "attention" || state == "expired") && toldHuman.contains(auth.id) {
+                    if state == "expired" && !expiredAlerts.contains(auth.id) {
+                        report.notes.append(
+                            "\(auth.id) expired in the database but no authorization_expired line was logged (the daemon was killed between the commit and the log line); capture_budget_exhausted had been raised, and status reports it CRITICAL"
+                        )
+                    }
                     attention += 1
                     report.notes.append(
                         "\(auth.id) (\(auth.policy), faults \(auth.faults.map(\.description))) ended \(state) (a human was alerted): \(row["state_reason"] as? String ?? "")"
