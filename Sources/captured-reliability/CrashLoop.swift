@@ -57,6 +57,8 @@ struct CrashLoop {
         let final = try workspace.startDaemon()
         suite.totals.daemonRuns += 1
         let latestDeadline = state.latestDeadline
+        // At least 3 s: a SIGTERM in the first moments of a run can end it by the signal (below).
+        try await Task.sleep(for: .seconds(3))
         let settled = try await workspace.waitUntil(limit: .seconds(240), every: .seconds(1)) {
             guard Date() > latestDeadline else { return false }
             let open = try await workspace.scalar(
