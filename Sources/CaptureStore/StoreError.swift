@@ -104,7 +104,7 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
                 "the database is read-only: the file is not writable by this user (\(detail)); check its permissions",
                 path: path)
         }
-        if access(directory, W_OK) != 0 {
+        if FileManager.default.fileExists(atPath: directory) && access(directory, W_OK) != 0 {
             return StoreError(
                 .readOnly,
                 "the database is read-only: its directory is not writable, and SQLite creates the -wal and -shm files there (\(detail)); check the directory's permissions",
