@@ -157,6 +157,18 @@ let package = Package(
             ]
         ),
 
+        // `swift run captured-reliability --quick|--full`: the real binaries against the standalone
+        // simulator, beaten on (kill -9, PSP faults, bad input, tampering, storage faults, clock jumps).
+        .executableTarget(
+            name: "captured-reliability",
+            dependencies: [
+                "PSPSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+
         .testTarget(name: "CaptureCoreTests", dependencies: ["CaptureCore"]),
         .testTarget(
             name: "CaptureStoreTests",

@@ -29,9 +29,9 @@ public struct CaptureDaemon: Sendable {
 
     /// Runs until shut down. Throws when the database cannot be opened or fails while running: the
     /// caller exits non-zero and systemd restarts it; recovery resumes from what was recorded.
-    /// The PSP clients' connection pool is shut down on every path (also when the database could not
-    /// be opened at all), as AsyncHTTPClient requires.
     public func run() async throws {
+        // The PSP clients' HTTP client must be shut down on every way out, including a database that
+        // cannot be opened at start: AsyncHTTPClient traps (SIGILL) when one is released unshut.
         do {
             try await runServices()
         } catch {
@@ -93,6 +93,21 @@ public struct CaptureDaemon: Sendable {
                 "version": "\(CaptureVersion.current)", "database": "\(configuration.database)",
                 "psps": "\(providers.providers.keys.map(\.rawValue).sorted().joined(separator: ","))",
             ])
-        try await group.run()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                // The group takes SIGTERM/SIGINT over as it starts; one that came earlier was caught
+                // by EarlyTermination and is honoured now, gracefully.
+                for _ in 0..<40 where !Task.isCancelled {
+                    if EarlyTermination.requested {
+                        logger.notice("terminated while starting; shutting down")
+                        await group.triggerGracefulShutdown()
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            try await tasks.waitForAll()
+        }
     }
 }

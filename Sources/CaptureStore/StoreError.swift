@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// A database problem, said so that an operator knows what to do. Kept apart from command errors:
@@ -43,6 +44,12 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
             return StoreError(.other, String(describing: error), path: path)
         }
         let detail = database.message ?? "SQLite error \(database.resultCode.rawValue)"
+        // "unable to open database file" and "disk I/O error" hide the usual causes: say which.
+        if [.SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_READONLY].contains(database.resultCode),
+            let problem = filesystemProblem(path: path, detail: detail)
+        {
+            return problem
+        }
         switch database.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             return StoreError(
@@ -71,5 +78,38 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         default:
             return StoreError(.other, detail, path: path)
         }
+    }
+
+    /// A read-only filesystem, file or directory, or a full disk, found by looking at the file.
+    static func filesystemProblem(path: String, detail: String) -> StoreError? {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var filesystem = statvfs()
+        if statvfs(directory, &filesystem) == 0 {
+            if filesystem.f_flag & UInt(ST_RDONLY) != 0 {
+                return StoreError(
+                    .readOnly,
+                    "the database is read-only: its filesystem is mounted read-only (\(detail)); remount it read-write",
+                    path: path)
+            }
+            if UInt64(filesystem.f_bavail) * UInt64(filesystem.f_bsize) < 64 * 1024 {
+                return StoreError(
+                    .full,
+                    "the disk is full: no space left on the database's filesystem (\(detail)); nothing was written, free space and try again",
+                    path: path)
+            }
+        }
+        if FileManager.default.fileExists(atPath: path) && access(path, W_OK) != 0 {
+            return StoreError(
+                .readOnly,
+                "the database is read-only: the file is not writable by this user (\(detail)); check its permissions",
+                path: path)
+        }
+        if FileManager.default.fileExists(atPath: directory) && access(directory, W_OK) != 0 {
+            return StoreError(
+                .readOnly,
+                "the database is read-only: its directory is not writable, and SQLite creates the -wal and -shm files there (\(detail)); check the directory's permissions",
+                path: path)
+        }
+        return nil
     }
 }

@@ -23,6 +23,7 @@ struct Run: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
+        EarlyTermination.install()
         let environment = ProcessInfo.processInfo.environment
         let configuration: CaptureConfiguration
         let secrets: PSPSecrets

@@ -1,0 +1,190 @@
+import Foundation
+import PSPSimulator
+
+/// b. Each PSP × each fault kind, alone and in sequences: end state, attempts, alerts, never locked,
+/// never double-captured.
+struct FaultMatrix {
+    struct Case {
+        var psp: SimulatedPSP
+        var name: String
+        var faults: [SimulatedFault]
+        var standing: SimulatedFault?
+        var expectedState: String
+        var id: String
+        var payment: String
+        var amount: Int64 = 10_000
+        /// An alert that must be raised for it.
+        var mustAlert: String?
+    }
+
+    let suite: Suite
+
+    static func cases(_ psp: SimulatedPSP) -> [Case] {
+        let p = psp.rawValue
+        func make(
+            _ name: String, _ faults: [SimulatedFault], standing: SimulatedFault? = nil,
+            state: String = "captured",
+            alert: String? = nil
+        ) -> Case {
+            let slug = name.replacingOccurrences(of: " ", with: "-").replacingOccurrences(of: ",", with: "")
+            let payment =
+                psp == .bambora ? "fm-\(slug)" : "/psp/creditcard/payments/\(UUID().uuidString.lowercased())"
+            return Case(
+                psp: psp, name: name, faults: faults, standing: standing, expectedState: state,
+                id: "fm-\(p)-\(slug)",
+                payment: payment, mustAlert: alert)
+        }
+        var all = [
+            make("none", []),
+            make("refuse", [.refuse], alert: "capture_failed"),
+            make(
+                "refuse always", [], standing: .refuse, state: "attention", alert: "capture_budget_exhausted"),
+            make("5xx", [.serverError()]),
+            make("503 retry-after", [.serverError(status: 503, retryAfterSeconds: 1)]),
+            make(
+                "5xx always", [], standing: .serverError(), state: "attention",
+                alert: "capture_budget_exhausted"),
+            make("429", [.rateLimited(retryAfterSeconds: 1)]),
+            make("409 blocked", [.blocked]),
+            make("timeout after apply", [.applyThenLate(milliseconds: 1500)], alert: "outcome_unknown"),
+            make("drop after apply", [.applyThenDrop], alert: "outcome_unknown"),
+            make("malformed body", [.malformedJSON]),
+            make("slow", [.slow(milliseconds: 400)]),
+            make("slow past timeout", [.slow(milliseconds: 1200)]),
+            make("5xx, timeout after apply", [.serverError(), .applyThenLate(milliseconds: 1500)]),
+            make(
+                "429, refuse, drop after apply",
+                [.rateLimited(retryAfterSeconds: 1), .refuse, .applyThenDrop]),
+            make("refuse, refuse", [.refuse, .refuse]),
+            make("5xx, 5xx, malformed", [.serverError(), .serverError(), .malformedJSON]),
+            make("409, 429, slow", [.blocked, .rateLimited(retryAfterSeconds: 1), .slow(milliseconds: 300)]),
+        ]
+        if psp == .swedbankpay {
+            // The simulator's `Initialized` transaction never completes: the outcome stays unknown, so
+            // the daemon must not try again (that could capture twice) and must say so.
+            all.append(
+                make(
+                    "initialized (never completes)", [.initialized], state: "unknown",
+                    alert: "outcome_unknown"))
+            all.append(
+                make(
+                    "5xx, initialized", [.serverError(), .initialized], state: "unknown",
+                    alert: "outcome_unknown"))
+        }
+        return all
+    }
+
+    func run() async throws -> SectionReport {
+        var report = SectionReport("b. PSP fault matrix")
+        let simulator = try await suite.simulator("faults")
+        var settings = DaemonSettings()
+        settings.retryInitial = "200ms"
+        settings.retryMax = "1s"
+        let workspace = try Workspace(
+            root: suite.root, name: "faults", binaries: suite.binaries, simulator: simulator,
+            settings: settings)
+        var cases = Self.cases(.bambora) + Self.cases(.swedbankpay)
+        for item in cases {
+            try await simulator.createPayment(
+                psp: item.psp, payment: item.payment, amount: item.amount,
+                vat: item.psp == .swedbankpay ? 2_000 : nil)
+            try await simulator.inject(
+                psp: item.psp, payment: item.payment, faults: item.faults, standing: item.standing)
+            suite.totals.faultsInjected += item.faults.count + (item.standing == nil ? 0 : 1)
+        }
+        try await register(cases, workspace: workspace)
+        let daemon = try workspace.startDaemon()
+        suite.totals.daemonRuns += 1
+        _ = try await workspace.waitUntil(limit: .seconds(90)) { try await settled(cases, workspace) }
+        // A few more reconcile sweeps: an unknown outcome must not turn into another attempt.
+        try await Task.sleep(for: .seconds(3))
+        let status = await daemon.terminate()
+        report.expect(status == 0, "daemon exit \(String(describing: status)) after SIGTERM")
+
+        // Token endpoint down (Bambora), then connection refused (both PSPs).
+        let special = try await TokenAndConnection(suite: suite, workspace: workspace, simulator: simulator)
+            .run(settings: settings, report: &report)
+        cases += special
+
+        let ledger = try await simulator.ledger()
+        let index = ledger.byPayment
+        let payments = ledger.paymentIndex
+        let alerts = workspace.alerts()
+        report.table = [
+            "| PSP | fault(s) | end state | PSP calls | attempts (db) | applied | alerts | locked |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for item in cases {
+            let show = try await workspace.ctl(["show", item.id, "--json"])
+            suite.totals.ctlCommands += 1
+            let object =
+                (try? JSONSerialization.jsonObject(with: Data(show.stdout.utf8))) as? [String: Any] ?? [:]
+            let state = object["state"] as? String ?? "?"
+            let attempts = (object["attempts"] as? [Any])?.count ?? -1
+            let entries = index[item.payment] ?? []
+            let applied = entries.filter { $0.applied && $0.source == "api" }.count
+            let locked = payments[item.payment]?.locked ?? false
+            let raised = Set(alerts.filter { $0.id == item.id }.map(\.code)).sorted()
+            report.table.append(
+                "| \(item.psp.rawValue) | \(item.name) | \(state) | \(entries.filter { $0.source == "api" }.count) | \(attempts) | \(applied) | \(raised.joined(separator: ", ")) | \(locked ? "LOCKED" : "no") |"
+            )
+            report.expect(
+                state == item.expectedState,
+                "\(item.psp) \(item.name): ended \(state), expected \(item.expectedState)")
+            let expectedApplied = item.expectedState == "captured" ? 1 : 0
+            report.expect(applied == expectedApplied, "\(item.psp) \(item.name): applied \(applied) times")
+            report.expect(!locked, "\(item.psp) \(item.name): locked")
+            if item.expectedState == "unknown" {
+                let calls = entries.filter { $0.source == "api" }.count
+                report.expect(
+                    calls == item.faults.count, "\(item.psp) \(item.name): \(calls) PSP calls while unknown")
+            }
+            if let must = item.mustAlert {
+                report.expect(
+                    raised.contains(must), "\(item.psp) \(item.name): no \(must) alert (raised \(raised))")
+            }
+            if applied > 1 { suite.totals.doubleCaptures += 1 }
+            if locked { suite.totals.locks += 1 }
+        }
+        report.figure("cases", cases.count)
+        report.figure("captured", cases.filter { (index[$0.payment] ?? []).contains { $0.applied } }.count)
+        let verify = try await workspace.ctl(["audit", "verify"])
+        report.expect(verify.status == 0, "audit verify exited \(verify.status)")
+        await simulator.stop()
+        return report
+    }
+
+    func register(_ cases: [Case], workspace: Workspace) async throws {
+        let lines = cases.map { item -> String in
+            var record: [String: Any] = [
+                "id": item.id, "psp": item.psp.rawValue, "payment": item.payment, "amount": item.amount,
+                "currency": "EUR", "authorized_at": rfc3339(Date().addingTimeInterval(-600)),
+                "capture": "immediate",
+            ]
+            if item.psp == .swedbankpay { record["vat_amount"] = 2_000 }
+            return String(decoding: BadInputGenerator.encode(record), as: UTF8.self)
+        }
+        let result = try await workspace.ctl(
+            ["import", "-"], stdin: Data((lines.joined(separator: "\n") + "\n").utf8))
+        suite.totals.ctlCommands += 1
+        guard result.status == 0 else {
+            throw SuiteError("fault matrix import failed: \(result.stderr.prefix(300))")
+        }
+    }
+
+    /// Whether every case has reached its expected state or one the daemon will not leave on its own.
+    func settled(_ cases: [Case], _ workspace: Workspace) async throws -> Bool {
+        let list = cases.map { "'\($0.id)'" }.joined(separator: ",")
+        var states: [String: String] = [:]
+        for row in try await workspace.rows("SELECT id, state FROM authorization WHERE id IN (\(list))") {
+            if let id = row["id"] as? String { states[id] = row["state"] as? String }
+        }
+        let final: Set<String> = [
+            "captured", "partially_captured", "attention", "expired", "voided", "skipped",
+        ]
+        return cases.allSatisfy { item in
+            guard let state = states[item.id] else { return false }
+            return state == item.expectedState || final.contains(state)
+        }
+    }
+}
