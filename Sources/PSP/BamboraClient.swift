@@ -8,8 +8,7 @@ import NIOHTTP1
 public final class BamboraClient: PaymentProvider {
     public let psp = PSPName.bambora
     public let configuration: BamboraConfiguration
-    private let httpClient: HTTPClient
-    private let ownsHTTPClient: Bool
+    private let connections: PSPHTTPClient.Lease
     private let transport: HTTPTransport
     private let tokens: BamboraTokenCache
     private let logger: Logger
@@ -21,17 +20,10 @@ public final class BamboraClient: PaymentProvider {
     ///   - logger: the caller's logger; requests are logged at debug level without credentials.
     public init(configuration: BamboraConfiguration, httpClient: HTTPClient? = nil, logger: Logger) {
         self.configuration = configuration
-        if let httpClient {
-            self.httpClient = httpClient
-            self.ownsHTTPClient = false
-        } else {
-            self.httpClient = PSPHTTPClient.make(
-                maxConcurrentCaptures: configuration.maxConcurrentCaptures,
-                timeout: configuration.timeout
-            )
-            self.ownsHTTPClient = true
-        }
-        self.transport = HTTPTransport(client: self.httpClient, timeout: configuration.timeout)
+        self.connections = PSPHTTPClient.Lease(
+            shared: httpClient, maxConcurrentCaptures: configuration.maxConcurrentCaptures,
+            timeout: configuration.timeout)
+        self.transport = HTTPTransport(client: self.connections.client, timeout: configuration.timeout)
         self.tokens = BamboraTokenCache(configuration: configuration, transport: self.transport)
         var logger = logger
         logger[metadataKey: "psp"] = "bambora"
@@ -40,9 +32,7 @@ public final class BamboraClient: PaymentProvider {
 
     /// Shuts down the `HTTPClient` if this client created it; does nothing otherwise.
     public func shutdown() async throws {
-        if self.ownsHTTPClient {
-            try await self.httpClient.shutdown()
-        }
+        try await self.connections.shutdown()
     }
 
     /// How many access tokens have been fetched so far.

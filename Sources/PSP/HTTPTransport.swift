@@ -32,6 +32,30 @@ public enum PSPHTTPClient {
     }
 }
 
+extension PSPHTTPClient {
+    /// A PSP client's hold on an `HTTPClient`: a shared one (its owner shuts it down), or one made
+    /// for it alone (shut down by ``shutdown()``).
+    struct Lease: Sendable {
+        let client: HTTPClient
+        let owned: Bool
+
+        init(shared: HTTPClient?, maxConcurrentCaptures: Int, timeout: Duration) {
+            if let shared {
+                self.client = shared
+                self.owned = false
+            } else {
+                self.client = PSPHTTPClient.make(
+                    maxConcurrentCaptures: maxConcurrentCaptures, timeout: timeout)
+                self.owned = true
+            }
+        }
+
+        func shutdown() async throws {
+            if self.owned { try await self.client.shutdown() }
+        }
+    }
+}
+
 extension Duration {
     var timeAmount: TimeAmount {
         let (seconds, attoseconds) = self.components

@@ -10,8 +10,7 @@ import NIOHTTP1
 public final class SwedbankPayClient: PaymentProvider {
     public let psp = PSPName.swedbankPay
     public let configuration: SwedbankPayConfiguration
-    private let httpClient: HTTPClient
-    private let ownsHTTPClient: Bool
+    private let connections: PSPHTTPClient.Lease
     private let transport: HTTPTransport
     private let logger: Logger
 
@@ -21,17 +20,10 @@ public final class SwedbankPayClient: PaymentProvider {
     ///   - logger: the caller's logger; requests are logged at debug level without credentials.
     public init(configuration: SwedbankPayConfiguration, httpClient: HTTPClient? = nil, logger: Logger) {
         self.configuration = configuration
-        if let httpClient {
-            self.httpClient = httpClient
-            self.ownsHTTPClient = false
-        } else {
-            self.httpClient = PSPHTTPClient.make(
-                maxConcurrentCaptures: configuration.maxConcurrentCaptures,
-                timeout: configuration.timeout
-            )
-            self.ownsHTTPClient = true
-        }
-        self.transport = HTTPTransport(client: self.httpClient, timeout: configuration.timeout)
+        self.connections = PSPHTTPClient.Lease(
+            shared: httpClient, maxConcurrentCaptures: configuration.maxConcurrentCaptures,
+            timeout: configuration.timeout)
+        self.transport = HTTPTransport(client: self.connections.client, timeout: configuration.timeout)
         var logger = logger
         logger[metadataKey: "psp"] = "swedbankpay"
         self.logger = logger
@@ -39,9 +31,7 @@ public final class SwedbankPayClient: PaymentProvider {
 
     /// Shuts down the `HTTPClient` if this client created it; does nothing otherwise.
     public func shutdown() async throws {
-        if self.ownsHTTPClient {
-            try await self.httpClient.shutdown()
-        }
+        try await self.connections.shutdown()
     }
 
     public func payment(_ locator: PaymentLocator) async throws(PSPError) -> PaymentSnapshot {
