@@ -31,12 +31,20 @@ let package = Package(
             dependencies: [
                 "CaptureCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The SQLite C API, for the import's insert (`PreparedInsert`).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CSQLiteSettings",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             plugins: ["EmbedMigrationsPlugin"]
         ),
         .executableTarget(name: "MigrationEmbedder"),
+        // Process-wide SQLite settings through `sqlite3_config`, which Swift cannot call (variadic).
+        .target(
+            name: "CSQLiteSettings",
+            dependencies: [.product(name: "GRDBSQLite", package: "GRDB.swift")]
+        ),
 
         // The YAML file and CAPTURED_* environment overrides, validated at load. Yams directly:
         // swift-configuration's YAML provider rejects lists of mappings, which `expiry:` is.

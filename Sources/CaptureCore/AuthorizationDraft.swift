@@ -72,7 +72,7 @@ public struct AuthorizationDraft: Hashable, Sendable {
             }
         }
         func integer(_ field: String, required: Bool, minimum: Int64) -> Int64? {
-            let range = "a whole number of minor units from \(minimum) to \(Int64.max)"
+            var range: String { "a whole number of minor units from \(minimum) to \(Int64.max)" }
             switch value(field) {
             case nil:
                 if required { errors.append(FieldError(field, "required")) }
@@ -137,7 +137,7 @@ public struct AuthorizationDraft: Hashable, Sendable {
 
         var scheme = CardScheme.unknown
         if let text = string("scheme", required: false) {
-            if let parsed = CardScheme(text.lowercased()) {
+            if let parsed = CardScheme(text) ?? CardScheme(text.lowercased()) {
                 scheme = parsed
             } else {
                 errors.append(
@@ -179,8 +179,8 @@ public struct AuthorizationDraft: Hashable, Sendable {
                     FieldError(
                         "merchant",
                         "only applies to bambora (Swedbank Pay payments carry their payee in the payment)"))
-            } else if !(1...32).contains(merchant.count)
-                || !merchant.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
+            } else if !(1...32).contains(merchant.utf8.count)
+                || !merchant.utf8.allSatisfy(isASCIILetterOrDigit)
             {
                 errors.append(
                     FieldError(
@@ -202,20 +202,27 @@ public struct AuthorizationDraft: Hashable, Sendable {
 
     static func checkText(_ text: String, field: String, maxLength: Int) -> [FieldError] {
         if text.isEmpty { return [FieldError(field, "must not be empty")] }
-        if text.count > maxLength {
+        // A text has at most as many characters as bytes: count characters only when it may be long.
+        if text.utf8.count > maxLength, text.count > maxLength {
             return [FieldError(field, "must be at most \(maxLength) characters, got \(text.count)")]
         }
-        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if containsControlCharacters(text) {
             return [FieldError(field, "must not contain control characters")]
         }
         return []
+    }
+
+    /// Printable ASCII is decided byte by byte; anything else by its Unicode general category.
+    static func containsControlCharacters(_ text: String) -> Bool {
+        if text.utf8.allSatisfy({ (0x20..<0x7F).contains($0) }) { return false }
+        return text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
     }
 
     static func checkPayment(_ payment: String, psp: PaymentServiceProvider) -> [FieldError] {
         switch psp {
         case .bambora:
             if payment.isEmpty { return [FieldError("payment", "must not be empty")] }
-            if payment.count > maxBamboraReferenceLength {
+            if payment.utf8.count > maxBamboraReferenceLength, payment.count > maxBamboraReferenceLength {
                 return [
                     FieldError(
                         "payment",
@@ -223,7 +230,7 @@ public struct AuthorizationDraft: Hashable, Sendable {
                     )
                 ]
             }
-            if payment.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            if containsControlCharacters(payment) {
                 return [FieldError("payment", "must not contain control characters")]
             }
             return []
@@ -245,8 +252,8 @@ public struct AuthorizationDraft: Hashable, Sendable {
                 ]
             }
             let id = parts[4]
-            guard (1...64).contains(id.count),
-                id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+            guard (1...64).contains(id.utf8.count),
+                id.utf8.allSatisfy({ isASCIILetterOrDigit($0) || $0 == 0x2D })
             else {
                 return [
                     FieldError(
@@ -266,4 +273,8 @@ func quoted(_ text: String) -> String {
     shown = String(
         shown.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) })
     return "\"\(shown)\""
+}
+
+private func isASCIILetterOrDigit(_ byte: UInt8) -> Bool {
+    (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
 }

@@ -43,6 +43,8 @@ public struct ExpiryTable: Sendable {
     }
 
     public private(set) var rules: [Rule]
+    /// `rules[i].label`, built once: resolving runs for every imported authorization.
+    private let labels: [String]
 
     /// The built-in network windows of PSP.md.
     public static let builtIn: ExpiryTable = {
@@ -63,7 +65,10 @@ public struct ExpiryTable: Sendable {
         return ExpiryTable(rules: rules)
     }()
 
-    public init(rules: [Rule]) { self.rules = rules }
+    public init(rules: [Rule]) {
+        self.rules = rules
+        self.labels = rules.map(\.label)
+    }
 
     /// The built-in table with configured rules in front of it (the first matching rule wins, and
     /// configured rules are tried in the order they were written).
@@ -79,9 +84,11 @@ public struct ExpiryTable: Sendable {
             return Resolution(expiresAt: explicitExpiresAt, rule: "expires_at given at registration")
         }
         // The table always ends in catch-all rows; the fallback covers a table built without them.
-        let rule =
-            rules.first { $0.matches(psp, scheme, initiator) }
-            ?? Rule(scheme: nil, initiator: nil, window: .seconds(4 * 86_400 + 18 * 3600), origin: "fallback")
-        return Resolution(expiresAt: authorizedAt + rule.window, rule: rule.label)
+        guard let index = rules.firstIndex(where: { $0.matches(psp, scheme, initiator) }) else {
+            let fallback = Rule(
+                scheme: nil, initiator: nil, window: .seconds(4 * 86_400 + 18 * 3600), origin: "fallback")
+            return Resolution(expiresAt: authorizedAt + fallback.window, rule: fallback.label)
+        }
+        return Resolution(expiresAt: authorizedAt + rules[index].window, rule: labels[index])
     }
 }

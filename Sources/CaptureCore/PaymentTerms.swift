@@ -21,8 +21,11 @@ public struct CardScheme: Hashable, Sendable, CustomStringConvertible {
     /// A scheme name: lower case letters, digits, `_` or `-`, 1 to 32 characters. Unknown networks are
     /// accepted (they fall back to the `unknown` row of the expiry table).
     public init?(_ name: some StringProtocol) {
-        guard (1...32).contains(name.count),
-            name.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" || $0 == "-" })
+        // Every allowed character is one ASCII byte, so the byte count is the character count.
+        guard (1...32).contains(name.utf8.count),
+            name.utf8.allSatisfy({
+                (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F || $0 == 0x2D
+            })
         else { return nil }
         self.name = String(name)
     }

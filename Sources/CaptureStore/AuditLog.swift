@@ -1,5 +1,6 @@
 import CaptureCore
 import Crypto
+import Foundation
 import GRDB
 
 /// Appends to and verifies the hash-chained audit log. Appends happen inside the caller's write
@@ -60,8 +61,12 @@ public enum AuditLog {
 
     static func hashHex(_ text: String) -> String {
         var text = text
-        let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
-        return String(unsafeUninitializedCapacity: 64) { buffer in
+        return hex(text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) })
+    }
+
+    /// Lower-case hex of a digest.
+    static func hex(_ digest: SHA256.Digest) -> String {
+        String(unsafeUninitializedCapacity: 64) { buffer in
             var index = 0
             for byte in digest {
                 buffer[index] = hexDigits[Int(byte >> 4)]
@@ -73,6 +78,98 @@ public enum AuditLog {
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Recomputes every entry's hash in `seq` order.
+    static func verifyChain(_ db: Database) throws -> AuditVerification {
+        var previous = AuditEntry.genesisHash
+        var expected: Int64 = 1
+        var count: Int64 = 0
+        let cursor = try Row.fetchCursor(
+            db,
+            sql: "SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log ORDER BY seq")
+        while let row = try cursor.next() {
+            let entry = entry(row)
+            count += 1
+            if entry.seq != expected {
+                return AuditVerification(
+                    entries: count, headSeq: entry.seq, headHash: entry.hash,
+                    firstBad: (entry.seq, .sequenceGap(expected: expected)))
+            }
+            let recomputed = hashHex(
+                AuditEntry.hashInput(
+                    previousHash: previous, seq: entry.seq, at: entry.at, actor: entry.actor,
+                    event: entry.event,
+                    authorizationID: entry.authorizationID, detail: entry.detail))
+            if recomputed != entry.hash {
+                return AuditVerification(
+                    entries: count, headSeq: entry.seq, headHash: entry.hash,
+                    firstBad: (entry.seq, .hashMismatch))
+            }
+            previous = entry.hash
+            expected += 1
+        }
+        return AuditVerification(entries: count, headSeq: expected - 1, headHash: previous, firstBad: nil)
+    }
+
+    /// What a batch entry's detail says it registered.
+    private struct BatchRecord: Decodable {
+        var authorizations: Int64
+        var registrationsSHA256: String
+
+        enum CodingKeys: String, CodingKey {
+            case authorizations
+            case registrationsSHA256 = "registrations_sha256"
+        }
+    }
+
+    /// Walks the import batch entries and the rows pointing at them side by side, both in `seq`
+    /// order (rows are stored in rowid order, and a later batch always has a later seq), and
+    /// recomputes each batch's digest. The first batch that does not match, or nil.
+    static func verifyRegistrations(_ db: Database) throws -> (
+        seq: Int64, problem: AuditVerification.Problem
+    )? {
+        let batches = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT seq, detail FROM audit_log
+                WHERE event = 'registered' AND authorization_id IS NULL ORDER BY seq
+                """)
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT batch_audit_seq, \(RegistrationDigest.columns) FROM authorization
+                WHERE batch_audit_seq IS NOT NULL ORDER BY rowid
+                """)
+        var row = try rows.next()
+        var record = RegistrationDigest.Record()
+        let decoder = JSONDecoder()
+        while let batch = try batches.next() {
+            let seq: Int64 = batch["seq"]
+            var digest = RegistrationDigest()
+            while let current = row, let rowSeq = current[0] as Int64?, rowSeq <= seq {
+                // A row pointing at a seq that is not a batch entry, or out of order.
+                if rowSeq < seq { return (rowSeq, .registrationsMismatch(stored: 1, recorded: 0)) }
+                digest.add(record.digest(stored: current, from: 1))
+                row = try rows.next()
+            }
+            let detail: String = batch["detail"]
+            guard let recorded = try? decoder.decode(BatchRecord.self, from: Data(detail.utf8)) else {
+                return (seq, .registrationsMismatch(stored: Int64(digest.count), recorded: -1))
+            }
+            if recorded.authorizations != Int64(digest.count)
+                || recorded.registrationsSHA256 != digest.finalize()
+            {
+                return (
+                    seq,
+                    .registrationsMismatch(stored: Int64(digest.count), recorded: recorded.authorizations)
+                )
+            }
+        }
+        if let row, let rowSeq = row[0] as Int64? {
+            return (rowSeq, .registrationsMismatch(stored: 1, recorded: 0))
+        }
+        return nil
+    }
 
     static func entry(_ row: Row) -> AuditEntry {
         AuditEntry(
@@ -89,6 +186,9 @@ public struct AuditVerification: Hashable, Sendable {
         case hashMismatch
         /// A sequence number is missing, repeated or out of order (an entry deleted or moved).
         case sequenceGap(expected: Int64)
+        /// An import batch's entry does not match the authorizations that point at it: one of them
+        /// was edited, added or removed (`RegistrationDigest`).
+        case registrationsMismatch(stored: Int64, recorded: Int64)
     }
 
     /// Entries checked.
@@ -114,50 +214,33 @@ public struct AuditVerification: Hashable, Sendable {
 }
 
 extension CaptureDatabase {
-    /// Walks the whole chain in `seq` order, recomputing every hash, in one read snapshot.
+    /// Walks the whole chain in `seq` order, recomputing every hash, then every import batch's
+    /// registration digest from the rows it registered; all in one read snapshot.
     public func verifyAuditLog() throws(StoreError) -> AuditVerification {
         try read { db in
-            var previous = AuditEntry.genesisHash
-            var expected: Int64 = 1
-            var count: Int64 = 0
-            let cursor = try Row.fetchCursor(
-                db,
-                sql:
-                    "SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log ORDER BY seq"
-            )
-            while let row = try cursor.next() {
-                let entry = AuditLog.entry(row)
-                count += 1
-                if entry.seq != expected {
-                    return AuditVerification(
-                        entries: count, headSeq: entry.seq, headHash: entry.hash,
-                        firstBad: (entry.seq, .sequenceGap(expected: expected)))
-                }
-                let recomputed = AuditLog.hashHex(
-                    AuditEntry.hashInput(
-                        previousHash: previous, seq: entry.seq, at: entry.at, actor: entry.actor,
-                        event: entry.event,
-                        authorizationID: entry.authorizationID, detail: entry.detail))
-                if recomputed != entry.hash {
-                    return AuditVerification(
-                        entries: count, headSeq: entry.seq, headHash: entry.hash,
-                        firstBad: (entry.seq, .hashMismatch))
-                }
-                previous = entry.hash
-                expected += 1
+            var verification = try AuditLog.verifyChain(db)
+            if verification.isIntact, let bad = try AuditLog.verifyRegistrations(db) {
+                verification.firstBad = bad
             }
-            return AuditVerification(entries: count, headSeq: expected - 1, headHash: previous, firstBad: nil)
+            return verification
         }
     }
 
-    /// The audit trail of one authorization, oldest first.
+    /// The audit trail of one authorization, oldest first: its own entries and, when it came in an
+    /// import batch, the batch's entry.
     public func auditTrail(for id: String) throws(StoreError) -> [AuditEntry] {
         try read { db in
             try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log WHERE authorization_id = ? ORDER BY seq",
-                arguments: [id]
+                sql: """
+                    SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log
+                        WHERE authorization_id = ?
+                    UNION ALL
+                    SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log
+                        WHERE seq = (SELECT batch_audit_seq FROM authorization WHERE id = ?)
+                    ORDER BY seq
+                    """,
+                arguments: [id, id]
             ).map(AuditLog.entry)
         }
     }

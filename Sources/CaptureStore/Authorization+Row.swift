@@ -11,8 +11,9 @@ enum AuthorizationRow {
         next_action_at, registered_at
         """
 
+    /// Inserts a new row: `columns`, then `batch_audit_seq`.
     static let insertSQL =
-        "INSERT INTO authorization (\(columns)) VALUES (\(Array(repeating: "?", count: 26).joined(separator: ", ")))"
+        "INSERT INTO authorization (\(columns), batch_audit_seq) VALUES (\(Array(repeating: "?", count: 27).joined(separator: ", ")))"
 
     static let updateSQL = """
         UPDATE authorization SET state = ?, state_reason = ?, state_changed_at = ?, captured_amount = ?,
@@ -20,19 +21,36 @@ enum AuthorizationRow {
         WHERE id = ?
         """
 
-    static func insertArguments(_ a: Authorization) -> StatementArguments {
+    /// Binds a new row's values to an insert of `insertSQL`, in its column order.
+    static func bindInsert(_ insert: PreparedInsert, _ a: Authorization, batchAuditSeq: Int64?) {
         let d = a.draft
-        return [
-            d.id, d.psp.rawValue, d.payment, d.merchant, d.amount.minorUnits, d.amount.currency.code,
-            d.vatAmount,
-            d.authorizedAt.millisecondsSinceEpoch, d.expiresAt?.millisecondsSinceEpoch, d.scheme.name,
-            d.initiator.rawValue, d.capture.description, d.description, a.expiresAt.millisecondsSinceEpoch,
-            a.expiryRule, a.deadline.millisecondsSinceEpoch, a.captureAt?.millisecondsSinceEpoch,
-            a.state.rawValue,
-            a.stateReason, a.stateChangedAt.millisecondsSinceEpoch, a.capturedAmount, a.requestedAmount,
-            a.consecutiveFailures, a.grantedAttempts, a.nextActionAt?.millisecondsSinceEpoch,
-            a.registeredAt.millisecondsSinceEpoch,
-        ]
+        insert.bind(d.id)
+        insert.bind(d.psp.rawValue)
+        insert.bind(d.payment)
+        insert.bind(d.merchant)
+        insert.bind(d.amount.minorUnits)
+        insert.bind(d.amount.currency.code)
+        insert.bind(d.vatAmount)
+        insert.bind(d.authorizedAt.millisecondsSinceEpoch)
+        insert.bind(d.expiresAt?.millisecondsSinceEpoch)
+        insert.bind(d.scheme.name)
+        insert.bind(d.initiator.rawValue)
+        insert.bind(d.capture.description)
+        insert.bind(d.description)
+        insert.bind(a.expiresAt.millisecondsSinceEpoch)
+        insert.bind(a.expiryRule)
+        insert.bind(a.deadline.millisecondsSinceEpoch)
+        insert.bind(a.captureAt?.millisecondsSinceEpoch)
+        insert.bind(a.state.rawValue)
+        insert.bind(a.stateReason)
+        insert.bind(a.stateChangedAt.millisecondsSinceEpoch)
+        insert.bind(a.capturedAmount)
+        insert.bind(a.requestedAmount)
+        insert.bind(Int64(a.consecutiveFailures))
+        insert.bind(Int64(a.grantedAttempts))
+        insert.bind(a.nextActionAt?.millisecondsSinceEpoch)
+        insert.bind(a.registeredAt.millisecondsSinceEpoch)
+        insert.bind(batchAuditSeq)
     }
 
     static func updateArguments(_ a: Authorization) -> StatementArguments {

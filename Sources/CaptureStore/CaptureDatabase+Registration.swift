@@ -12,39 +12,80 @@ public enum RegistrationOutcome: Hashable, Sendable {
 }
 
 extension CaptureDatabase {
-    /// Registers drafts in one transaction, each with its audit entry: all are recorded, or none.
+    /// Registers drafts in one transaction: all are recorded, or none.
+    ///
+    /// One draft gets an audit entry of its own. Several (an import batch) get one entry for the
+    /// batch, appended after their rows: it names how many were stored, the first and last id, and the
+    /// `RegistrationDigest` of their registration columns; each row points at it with
+    /// `batch_audit_seq`. A stored draft with warnings also gets a `registration_warning` entry. The
+    /// counts per state and per open-deadline day are added once for the transaction.
     public func register(
         _ drafts: [AuthorizationDraft], rules: Authorization.Rules, actor: Actor, now: Instant
     ) throws(StoreError) -> [RegistrationOutcome] {
-        try write { db in
+        try register(PreparedRegistrations(drafts, rules: rules, now: now), actor: actor)
+    }
+
+    /// Registers drafts prepared beforehand (see `PreparedRegistrations`), as `register(_:rules:actor:now:)`.
+    public func register(_ prepared: PreparedRegistrations, actor: Actor) throws(StoreError)
+        -> [RegistrationOutcome]
+    {
+        let now = prepared.now
+        return try write { db in
             var head = try AuditLog.Head.read(db)
+            let batchSeq: Int64? = prepared.items.count > 1 ? head.seq + 1 : nil
             // Insert first and look at the existing row only when the id was taken: a new id costs
             // one index probe instead of a SELECT and an INSERT.
-            let insert = try db.cachedStatement(
-                sql: AuthorizationRow.insertSQL + " ON CONFLICT (id) DO NOTHING")
-            return try drafts.map { draft in
-                let (authorization, warnings) = Authorization.register(draft, rules: rules, now: now)
-                try insert.execute(arguments: AuthorizationRow.insertArguments(authorization))
-                if db.changesCount == 0, let existing = try AuthorizationRow.fetch(db, id: draft.id) {
+            let insert = try PreparedInsert(
+                db, sql: AuthorizationRow.insertSQL + " ON CONFLICT (id) DO NOTHING")
+            var batch = RegisteredBatch()
+            var outcomes: [RegistrationOutcome] = []
+            outcomes.reserveCapacity(prepared.items.count)
+            for (authorization, warnings, digest) in prepared.items {
+                let draft = authorization.draft
+                AuthorizationRow.bindInsert(insert, authorization, batchAuditSeq: batchSeq)
+                if try insert.run() == 0, let existing = try AuthorizationRow.fetch(db, id: draft.id) {
                     let differing = CaptureDatabase.differingFields(existing.draft, draft)
-                    return differing.isEmpty ? .unchanged : .conflict(fields: differing)
+                    outcomes.append(differing.isEmpty ? .unchanged : .conflict(fields: differing))
+                    continue
                 }
-                var detail: AuditDetail = [
-                    "psp": .string(draft.psp.rawValue), "payment": .string(draft.payment),
-                    "amount": .integer(draft.amount.minorUnits),
-                    "currency": .string(draft.amount.currency.code),
-                    "capture": .string(draft.capture.description),
-                    "expires_at": .string(authorization.expiresAt.rfc3339),
-                    "expiry_rule": .string(authorization.expiryRule),
-                    "deadline": .string(authorization.deadline.rfc3339),
-                ]
-                if !warnings.isEmpty { detail["warnings"] = .string(warnings.joined(separator: "; ")) }
-                try AuditLog.append(
-                    db, head: &head, at: now, actor: actor, event: "registered", authorizationID: draft.id,
-                    detail: detail)
-                return .registered(warnings: warnings)
+                batch.add(authorization, warnings: warnings, digest: digest)
+                outcomes.append(.registered(warnings: warnings))
+                if batchSeq == nil {
+                    try AuditLog.append(
+                        db, head: &head, at: now, actor: actor, event: "registered",
+                        authorizationID: draft.id,
+                        detail: CaptureDatabase.registrationDetail(authorization, warnings: warnings))
+                }
             }
+            if batchSeq != nil, let detail = batch.detail {
+                try AuditLog.append(
+                    db, head: &head, at: now, actor: actor, event: "registered", authorizationID: nil,
+                    detail: detail)
+                for (id, warnings) in batch.warned {
+                    try AuditLog.append(
+                        db, head: &head, at: now, actor: actor, event: "registration_warning",
+                        authorizationID: id, detail: ["warnings": .string(warnings.joined(separator: "; "))])
+                }
+            }
+            try batch.addCounts(db)
+            return outcomes
         }
+    }
+
+    /// The detail of an authorization's own registration entry.
+    static func registrationDetail(_ authorization: Authorization, warnings: [String]) -> AuditDetail {
+        let draft = authorization.draft
+        var detail: AuditDetail = [
+            "psp": .string(draft.psp.rawValue), "payment": .string(draft.payment),
+            "amount": .integer(draft.amount.minorUnits),
+            "currency": .string(draft.amount.currency.code),
+            "capture": .string(draft.capture.description),
+            "expires_at": .string(authorization.expiresAt.rfc3339),
+            "expiry_rule": .string(authorization.expiryRule),
+            "deadline": .string(authorization.deadline.rfc3339),
+        ]
+        if !warnings.isEmpty { detail["warnings"] = .string(warnings.joined(separator: "; ")) }
+        return detail
     }
 
     /// The import fields in which two drafts differ, by their import names.
@@ -63,5 +104,76 @@ extension CaptureDatabase {
         if a.description != b.description { fields.append("description") }
         if a.merchant != b.merchant { fields.append("merchant") }
         return fields
+    }
+}
+
+/// Drafts made ready to store: expiry, deadline and capture time derived, and each one's
+/// registration digest computed. Preparing needs no database, so an import prepares the next batch
+/// while the previous one is being stored.
+public struct PreparedRegistrations: Sendable {
+    let items: [(authorization: Authorization, warnings: [String], digest: RegistrationDigest.RecordDigest)]
+    let now: Instant
+
+    public init(_ drafts: [AuthorizationDraft], rules: Authorization.Rules, now: Instant) {
+        var record = RegistrationDigest.Record()
+        items = drafts.map { draft in
+            let (authorization, warnings) = Authorization.register(draft, rules: rules, now: now)
+            return (authorization, warnings, record.digest(authorization))
+        }
+        self.now = now
+    }
+
+    public var isEmpty: Bool { items.isEmpty }
+}
+
+/// What one registration transaction stored: the batch entry's content and the counts to add.
+struct RegisteredBatch {
+    private var digest = RegistrationDigest()
+    private var firstID: String?
+    private var lastID: String?
+    private(set) var warned: [(id: String, warnings: [String])] = []
+    private var states: [AuthorizationState: Int64] = [:]
+    private var openDays: [Int64: Int64] = [:]
+
+    mutating func add(
+        _ authorization: Authorization, warnings: [String], digest record: RegistrationDigest.RecordDigest
+    ) {
+        digest.add(record)
+        if firstID == nil { firstID = authorization.id }
+        lastID = authorization.id
+        if !warnings.isEmpty { warned.append((authorization.id, warnings)) }
+        states[authorization.state, default: 0] += 1
+        if authorization.state.isOpen {
+            openDays[CaptureDatabase.day(authorization.deadline.millisecondsSinceEpoch), default: 0] += 1
+        }
+    }
+
+    /// The batch entry's detail; nil when nothing was stored.
+    var detail: AuditDetail? {
+        guard let firstID, let lastID else { return nil }
+        var detail: AuditDetail = [
+            "authorizations": .integer(Int64(digest.count)), "first_id": .string(firstID),
+            "last_id": .string(lastID), "registrations_sha256": .string(digest.finalize()),
+        ]
+        if !warned.isEmpty { detail["warnings"] = .integer(Int64(warned.count)) }
+        return detail
+    }
+
+    /// Adds the stored authorizations to `authorization_state_count` and `open_deadline_day_count`.
+    func addCounts(_ db: Database) throws {
+        for (state, n) in states {
+            try db.execute(
+                sql: """
+                    INSERT INTO authorization_state_count (state, n) VALUES (?, ?)
+                    ON CONFLICT (state) DO UPDATE SET n = n + excluded.n
+                    """, arguments: [state.rawValue, n])
+        }
+        for (day, n) in openDays {
+            try db.execute(
+                sql: """
+                    INSERT INTO open_deadline_day_count (day, n) VALUES (?, ?)
+                    ON CONFLICT (day) DO UPDATE SET n = n + excluded.n
+                    """, arguments: [day, n])
+        }
     }
 }

@@ -14,7 +14,7 @@ extension CaptureDatabase {
         try read { db in
             var counts: [AuthorizationState: Int] = [:]
             for state in AuthorizationState.allCases { counts[state] = 0 }
-            // Kept by triggers (migration 0004): no count over every authorization.
+            // Kept in the same transaction as each change (migrations 0004, 0005): no count over every row.
             for row in try Row.fetchAll(db, sql: "SELECT state, n FROM authorization_state_count") {
                 if let state = AuthorizationState(rawValue: row["state"]) { counts[state] = row["n"] }
             }

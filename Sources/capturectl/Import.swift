@@ -41,10 +41,16 @@ struct Import: ParsableCommand {
                 database: database, rules: configuration.registrationRules, actor: currentActor(),
                 batchSize: batchSize,
                 showProgress: isatty(STDERR_FILENO) == 1)
-            try LineReader(handle: handle).forEachLine { number, line in
-                try importer.add(line: line, number: number)
+            do {
+                try LineReader(handle: handle).forEachLine { number, line in
+                    try importer.add(line: line, number: number)
+                }
+                try importer.finish()
+            } catch {
+                // Report what the batch in flight did before giving up: it may have been committed.
+                try? importer.settle()
+                throw error
             }
-            try importer.finish()
             let totals = importer.totals
             print(
                 "import: \(totals.registered) registered, \(totals.unchanged) unchanged, \(totals.rejected) rejected (\(totals.lines) lines)"
@@ -55,6 +61,11 @@ struct Import: ParsableCommand {
 }
 
 /// Validates lines and registers them in batches, reporting each rejected line.
+///
+/// Reading and validating overlap with storing: while one batch is committed on a writer thread,
+/// the next is read and validated. At most one batch is in flight, and the next is handed over only
+/// after it committed, so a failure stops the import after the last committed batch. What each line
+/// came to is reported in line order, once its batch is settled.
 struct Importer {
     struct Totals {
         var lines = 0
@@ -63,14 +74,22 @@ struct Importer {
         var rejected = 0
     }
 
+    /// Lines read since the last hand-over: the valid ones to register, the others' problems.
+    struct Batch: Sendable {
+        var drafts: [AuthorizationDraft] = []
+        var draftLines: [Int] = []
+        var rejections: [(line: Int, problems: [String])] = []
+        var lineCount: Int { draftLines.count + rejections.count }
+    }
+
     let database: CaptureDatabase
     let rules: Authorization.Rules
     let actor: Actor
     let batchSize: Int
     let showProgress: Bool
     var totals = Totals()
-    private var batch: [AuthorizationDraft] = []
-    private var batchLines: [Int] = []
+    private var batch = Batch()
+    private var inFlight: RegistrationInFlight?
 
     init(
         database: CaptureDatabase, rules: Authorization.Rules, actor: Actor, batchSize: Int,
@@ -88,24 +107,44 @@ struct Importer {
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank line
         switch ImportLine.parse(line) {
         case .success(let draft):
-            batch.append(draft)
-            batchLines.append(number)
-            if batch.count >= batchSize { try flush() }
+            batch.drafts.append(draft)
+            batch.draftLines.append(number)
         case .failure(let invalid):
-            totals.rejected += 1
-            for problem in invalid.problems { printError("line \(number): \(problem)") }
+            batch.rejections.append((number, invalid.problems.map(\.description)))
         }
+        if batch.lineCount >= batchSize { try flush() }
     }
 
     mutating func finish() throws {
         try flush()
+        try settle()
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 
+    /// Waits for the batch in flight to commit, then hands the current one to the writer.
     private mutating func flush() throws {
-        guard !batch.isEmpty else { return }
-        let outcomes = try database.register(batch, rules: rules, actor: actor, now: now())
-        for (outcome, number) in zip(outcomes, batchLines) {
+        guard batch.lineCount > 0 else { return }
+        try settle()
+        let prepared = PreparedRegistrations(batch.drafts, rules: rules, now: now())
+        inFlight = RegistrationInFlight(prepared, batch: batch, database: database, actor: actor)
+        batch = Batch()
+    }
+
+    /// Waits for the batch in flight, if any, and reports what became of each of its lines.
+    mutating func settle() throws {
+        guard let settling = inFlight else { return }
+        inFlight = nil
+        let outcomes = try settling.outcomes()
+        var rejections = settling.batch.rejections[...]
+        func reportRejections(before line: Int) {
+            while let next = rejections.first, next.line < line {
+                totals.rejected += 1
+                for problem in next.problems { printError("line \(next.line): \(problem)") }
+                rejections.removeFirst()
+            }
+        }
+        for (outcome, number) in zip(outcomes, settling.batch.draftLines) {
+            reportRejections(before: number)
             switch outcome {
             case .registered(let warnings):
                 totals.registered += 1
@@ -119,14 +158,41 @@ struct Importer {
                 )
             }
         }
-        batch.removeAll(keepingCapacity: true)
-        batchLines.removeAll(keepingCapacity: true)
+        reportRejections(before: .max)
         if showProgress {
             FileHandle.standardError.write(
                 Data(
                     "\rimport: \(totals.lines) lines read, \(totals.registered) registered, \(totals.rejected) rejected"
                         .utf8))
         }
+    }
+}
+
+/// One batch being registered on the writer thread.
+private final class RegistrationInFlight: @unchecked Sendable {
+    let batch: Importer.Batch
+    // Written once by the writer thread before `done` is signalled, read after waiting on it.
+    private var result: Result<[RegistrationOutcome], StoreError>?
+    private let done = DispatchSemaphore(value: 0)
+
+    private static let writer = DispatchQueue(label: "capturectl.import.writer")
+
+    init(_ prepared: PreparedRegistrations, batch: Importer.Batch, database: CaptureDatabase, actor: Actor) {
+        self.batch = batch
+        guard !prepared.isEmpty else {
+            result = .success([])
+            done.signal()
+            return
+        }
+        RegistrationInFlight.writer.async { [self] in
+            result = Result { () throws(StoreError) in try database.register(prepared, actor: actor) }
+            done.signal()
+        }
+    }
+
+    func outcomes() throws(StoreError) -> [RegistrationOutcome] {
+        done.wait()
+        return try result!.get()
     }
 }
 

@@ -120,6 +120,10 @@ struct Audit: ParsableCommand {
                         print(
                             "audit log BROKEN at seq \(bad.seq): expected seq \(expected) (an entry was deleted or moved)"
                         )
+                    case .registrationsMismatch(let stored, let recorded):
+                        print(
+                            "audit log BROKEN at seq \(bad.seq): the import batch recorded there does not match the authorizations that point at it (\(stored) stored, \(recorded) recorded): an authorization was edited, added or removed"
+                        )
                     }
                     throw ExitCode(2)
                 }

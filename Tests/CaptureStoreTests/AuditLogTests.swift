@@ -6,15 +6,14 @@ import Testing
 
 @Suite("Audit log")
 struct AuditLogTests {
-    /// A store with five chained entries: three registrations, a capture request, an acknowledgement.
+    /// A store with five chained entries: three registrations (one at a time, each with an entry
+    /// of its own), a capture request, an acknowledgement.
     static func storeWithEntries() throws -> TestStore {
         let store = try TestStore()
         let now = currentInstant()
-        try store.registerAll(
-            [
-                draft("A-1", authorizedAt: now - .hours(2)), draft("A-2", authorizedAt: now - .hours(2)),
-                draft("A-3", authorizedAt: now - .hours(2)),
-            ], now: now - .hours(1))
+        for id in ["A-1", "A-2", "A-3"] {
+            try store.registerAll([draft(id, authorizedAt: now - .hours(2))], now: now - .hours(1))
+        }
         try store.database.apply(
             event: "capture_requested", to: "A-2", actor: .capturectl(user: "bob"), now: now
         ) { (authorization: inout Authorization) throws(CommandError) in

@@ -8,17 +8,18 @@ import Testing
 struct RegistrationTests {
     let rules = Authorization.Rules(safetyMargin: .hours(24))
 
-    @Test("each registration is stored with its computed expiry and one audit entry")
+    @Test("a registration is stored with its computed expiry and an audit entry of its own")
     func registersWithAuditEntry() throws {
         let store = try TestStore()
         let now = currentInstant()
         let authorizedAt = now - .hours(1)
         let outcomes = try store.database.register(
-            [
-                draft("A-1", authorizedAt: authorizedAt, scheme: .visa, initiator: .merchant),
-                draft("A-2", psp: .swedbankpay, authorizedAt: authorizedAt, expiresAt: now + .days(3)),
-            ], rules: rules, actor: .capturectl(user: "alice"), now: now)
-        #expect(outcomes == [.registered(warnings: []), .registered(warnings: [])])
+            [draft("A-1", authorizedAt: authorizedAt, scheme: .visa, initiator: .merchant)], rules: rules,
+            actor: .capturectl(user: "alice"), now: now)
+        #expect(outcomes == [.registered(warnings: [])])
+        try store.database.register(
+            [draft("A-2", psp: .swedbankpay, authorizedAt: authorizedAt, expiresAt: now + .days(3))],
+            rules: rules, actor: .capturectl(user: "alice"), now: now)
 
         let first = try #require(try store.database.authorization(id: "A-1"))
         #expect(first.state == .pending)
@@ -33,6 +34,7 @@ struct RegistrationTests {
         let trail = try store.database.auditTrail(for: "A-1")
         #expect(trail.count == 1)
         #expect(trail.first?.event == "registered")
+        #expect(trail.first?.authorizationID == "A-1")
         #expect(trail.first?.actor == "capturectl:alice")
         #expect(trail.first?.at == now)
         #expect(trail.first?.detail.contains(#""expiry_rule":"#) == true)

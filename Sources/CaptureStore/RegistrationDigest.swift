@@ -1,0 +1,118 @@
+import CaptureCore
+import Crypto
+import Foundation
+import GRDB
+
+/// The SHA-256 an import batch's audit entry carries over the authorizations it registered.
+///
+/// Each authorization's registration columns (those fixed at registration: nothing updates them
+/// afterwards, the daemon and the operator commands change only the state columns) are hashed on
+/// their own, in the order they were stored; the batch's digest is the SHA-256 of those 32-byte
+/// digests. `audit verify` recomputes it from the rows, so an authorization edited, added to or
+/// removed from a batch is found, as an edited entry is found by the chain.
+///
+/// Each value is encoded without ambiguity: `0x00` for NULL, `0x01` and 8 bytes big-endian for an
+/// integer, `0x02`, a 4-byte big-endian length and the UTF-8 bytes for a text.
+struct RegistrationDigest {
+    /// The registration columns, in the order they are encoded.
+    static let columns = """
+        id, psp, payment, merchant, amount, currency, vat_amount, authorized_at, requested_expires_at, scheme,
+        initiator, capture_policy, description, expires_at, expiry_rule, deadline, capture_at, registered_at
+        """
+
+    private var hasher = SHA256()
+    private(set) var count = 0
+
+    /// One authorization's SHA-256, kept as a plain value (swift-crypto's digest type is not `Sendable`).
+    typealias RecordDigest = SIMD32<UInt8>
+
+    /// Adds one authorization's digest (`RegistrationDigest.Record`).
+    mutating func add(_ record: RecordDigest) {
+        withUnsafeBytes(of: record) { hasher.update(bufferPointer: $0) }
+        count += 1
+    }
+
+    /// The hex digest of everything added.
+    func finalize() -> String {
+        AuditLog.hex(hasher.finalize())
+    }
+
+    /// Encodes one authorization's registration columns and hashes them.
+    struct Record {
+        private var bytes: [UInt8] = []
+
+        init() { bytes.reserveCapacity(512) }
+
+        /// The digest of an authorization about to be stored.
+        mutating func digest(_ a: Authorization) -> RecordDigest {
+            let d = a.draft
+            text(d.id)
+            text(d.psp.rawValue)
+            text(d.payment)
+            text(d.merchant)
+            integer(d.amount.minorUnits)
+            text(d.amount.currency.code)
+            integer(d.vatAmount)
+            integer(d.authorizedAt.millisecondsSinceEpoch)
+            integer(d.expiresAt?.millisecondsSinceEpoch)
+            text(d.scheme.name)
+            text(d.initiator.rawValue)
+            text(d.capture.description)
+            text(d.description)
+            integer(a.expiresAt.millisecondsSinceEpoch)
+            text(a.expiryRule)
+            integer(a.deadline.millisecondsSinceEpoch)
+            integer(a.captureAt?.millisecondsSinceEpoch)
+            integer(a.registeredAt.millisecondsSinceEpoch)
+            return finish()
+        }
+
+        /// The digest of a stored row whose values from index `start` on are `columns`, in that
+        /// order. A value of a type the column does not hold (only possible when the file was
+        /// edited) changes the digest.
+        mutating func digest(stored row: Row, from start: Int = 0) -> RecordDigest {
+            for index in start..<row.count {
+                switch (row[index] as DatabaseValue).storage {
+                case .null: bytes.append(0x00)
+                case .int64(let number): integer(number)
+                case .string(let string): text(string)
+                case .double(let number): text("double:\(number)")
+                case .blob(let data): text("blob:\(data.base64EncodedString())")
+                }
+            }
+            return finish()
+        }
+
+        private mutating func text(_ value: String?) {
+            guard var value else { return bytes.append(0x00) }
+            bytes.append(0x02)
+            value.withUTF8 { utf8 in
+                let length = UInt32(utf8.count)
+                bytes.append(UInt8(length >> 24))
+                bytes.append(UInt8(truncatingIfNeeded: length >> 16))
+                bytes.append(UInt8(truncatingIfNeeded: length >> 8))
+                bytes.append(UInt8(truncatingIfNeeded: length))
+                bytes.append(contentsOf: utf8)
+            }
+        }
+
+        private mutating func integer(_ value: Int64?) {
+            guard let value else { return bytes.append(0x00) }
+            bytes.append(0x01)
+            let bits = UInt64(bitPattern: value)
+            for shift in stride(from: 56, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift)))
+            }
+        }
+
+        private mutating func finish() -> RecordDigest {
+            defer { bytes.removeAll(keepingCapacity: true) }
+            let digest = bytes.withUnsafeBytes { SHA256.hash(data: $0) }
+            var record = RecordDigest()
+            digest.withUnsafeBytes { source in
+                withUnsafeMutableBytes(of: &record) { $0.copyMemory(from: source) }
+            }
+            return record
+        }
+    }
+}
