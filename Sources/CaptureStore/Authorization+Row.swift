@@ -11,9 +11,12 @@ enum AuthorizationRow {
         next_action_at, registered_at
         """
 
-    /// Inserts a new row: `columns`, then `batch_audit_seq`.
-    static let insertSQL =
-        "INSERT INTO authorization (\(columns), batch_audit_seq) VALUES (\(Array(repeating: "?", count: 27).joined(separator: ", ")))"
+    /// Inserts `rows` new rows: `columns`, then `batch_audit_seq`, for each.
+    static func insertSQL(rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: 27).joined(separator: ", ") + ")"
+        return "INSERT INTO authorization (\(columns), batch_audit_seq) VALUES "
+            + Array(repeating: row, count: rows).joined(separator: ", ")
+    }
 
     static let updateSQL = """
         UPDATE authorization SET state = ?, state_reason = ?, state_changed_at = ?, captured_amount = ?,

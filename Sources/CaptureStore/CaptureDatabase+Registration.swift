@@ -34,27 +34,52 @@ extension CaptureDatabase {
             var head = try AuditLog.Head.read(db)
             let batchSeq: Int64? = prepared.items.count > 1 ? head.seq + 1 : nil
             // Insert first and look at the existing row only when the id was taken: a new id costs
-            // one index probe instead of a SELECT and an INSERT.
-            let insert = try PreparedInsert(
-                db, sql: AuthorizationRow.insertSQL + " ON CONFLICT (id) DO NOTHING")
+            // one index probe instead of a SELECT and an INSERT. Rows go in by the statement-full:
+            // each statement opens its cursors on the table and its indexes once for all of them.
+            var inserts: [Int: PreparedInsert] = [:]
             var batch = RegisteredBatch()
             var outcomes: [RegistrationOutcome] = []
             outcomes.reserveCapacity(prepared.items.count)
-            for (authorization, warnings, digest) in prepared.items {
-                let draft = authorization.draft
-                AuthorizationRow.bindInsert(insert, authorization, batchAuditSeq: batchSeq)
-                if try insert.run() == 0, let existing = try AuthorizationRow.fetch(db, id: draft.id) {
-                    let differing = CaptureDatabase.differingFields(existing.draft, draft)
-                    outcomes.append(differing.isEmpty ? .unchanged : .conflict(fields: differing))
-                    continue
+            var start = 0
+            while start < prepared.items.count {
+                let chunk = prepared.items[
+                    start..<min(start + CaptureDatabase.rowsPerInsert, prepared.items.count)]
+                start = chunk.endIndex
+                let insert: PreparedInsert
+                if let cached = inserts[chunk.count] {
+                    insert = cached
+                } else {
+                    insert = try PreparedInsert(
+                        db,
+                        sql: AuthorizationRow.insertSQL(rows: chunk.count)
+                            + " ON CONFLICT (id) DO NOTHING RETURNING id")
+                    inserts[chunk.count] = insert
                 }
-                batch.add(authorization, warnings: warnings, digest: digest)
-                outcomes.append(.registered(warnings: warnings))
-                if batchSeq == nil {
-                    try AuditLog.append(
-                        db, head: &head, at: now, actor: actor, event: "registered",
-                        authorizationID: draft.id,
-                        detail: CaptureDatabase.registrationDetail(authorization, warnings: warnings))
+                for item in chunk {
+                    AuthorizationRow.bindInsert(insert, item.authorization, batchAuditSeq: batchSeq)
+                }
+                // The ids stored; a second draft with the same id in one statement was not.
+                var stored = Set(try insert.run())
+                for (authorization, warnings, digest) in chunk {
+                    let draft = authorization.draft
+                    guard stored.remove(draft.id) != nil else {
+                        guard let existing = try AuthorizationRow.fetch(db, id: draft.id) else {
+                            throw DatabaseError(
+                                resultCode: .SQLITE_ERROR,
+                                message: "authorization \(draft.id) was neither stored nor found")
+                        }
+                        let differing = CaptureDatabase.differingFields(existing.draft, draft)
+                        outcomes.append(differing.isEmpty ? .unchanged : .conflict(fields: differing))
+                        continue
+                    }
+                    batch.add(authorization, warnings: warnings, digest: digest)
+                    outcomes.append(.registered(warnings: warnings))
+                    if batchSeq == nil {
+                        try AuditLog.append(
+                            db, head: &head, at: now, actor: actor, event: "registered",
+                            authorizationID: draft.id,
+                            detail: CaptureDatabase.registrationDetail(authorization, warnings: warnings))
+                    }
                 }
             }
             if batchSeq != nil, let detail = batch.detail {
@@ -71,6 +96,9 @@ extension CaptureDatabase {
             return outcomes
         }
     }
+
+    /// Rows per INSERT statement when registering.
+    static let rowsPerInsert = 32
 
     /// The detail of an authorization's own registration entry.
     static func registrationDetail(_ authorization: Authorization, warnings: [String]) -> AuditDetail {

@@ -48,18 +48,24 @@ final class PreparedInsert {
         sqlite3_bind_int64(statement, index, value)
     }
 
-    /// Runs the insert with the values bound since the last run; the number of rows it inserted.
-    @discardableResult
-    func run() throws -> Int {
+    /// Runs the insert with the values bound since the last run; the first column of each row its
+    /// RETURNING clause gives, as text.
+    func run() throws -> [String] {
         index = 1
-        let code = sqlite3_step(statement)
-        guard code == SQLITE_DONE else {
-            let message = String(cString: sqlite3_errmsg(connection))
-            sqlite3_reset(statement)
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
+        var returned: [String] = []
+        while true {
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW:
+                returned.append(sqlite3_column_text(statement, 0).map { String(cString: $0) } ?? "")
+            case SQLITE_DONE:
+                sqlite3_reset(statement)
+                return returned
+            case let code:
+                let message = String(cString: sqlite3_errmsg(connection))
+                sqlite3_reset(statement)
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
+            }
         }
-        sqlite3_reset(statement)
-        return Int(sqlite3_changes(connection))
     }
 }
 

@@ -117,6 +117,31 @@ struct RegistrationBatchTests {
         }
     }
 
+    @Test("a batch spanning several insert statements, with repeats inside one and across them")
+    func repeatsAcrossStatements() throws {
+        let store = try TestStore()
+        let now = currentInstant()
+        try store.registerAll([draft("R-5", authorizedAt: now - .hours(1))], now: now)
+        var drafts = (0..<100).map { draft("R-\($0)", authorizedAt: now - .hours(1)) }
+        drafts[3] = drafts[2]  // identical repeat in the same statement
+        drafts[40] = drafts[1]  // identical repeat in a later statement
+        drafts[41].amount = Money(minorUnits: 1, currency: Currency(code: "EUR")!)
+        drafts[41].id = "R-2"  // a different record under a taken id
+        drafts[41].payment = drafts[2].payment
+        let outcomes = try store.database.register(drafts, rules: rules, actor: .daemon, now: now)
+        #expect(outcomes.count == 100)
+        #expect(outcomes[3] == .unchanged)
+        #expect(outcomes[5] == .unchanged)  // R-5 was registered before
+        #expect(outcomes[40] == .unchanged)
+        #expect(outcomes[41] == .conflict(fields: ["amount"]))
+        let registered = outcomes.filter { if case .registered = $0 { true } else { false } }.count
+        #expect(registered == 96)
+        #expect(try store.authorizationCount() == 97)
+        let detail = try #require(try store.database.auditTrail(for: "R-99").first?.detail)
+        #expect(detail.contains(#""authorizations":96,"first_id":"R-0","last_id":"R-99""#))
+        #expect(try store.database.verifyAuditLog().isIntact)
+    }
+
     @Test("state changes after registration leave the batch digest intact")
     func stateChangesKeepDigest() throws {
         let store = try TestStore()
