@@ -1,7 +1,8 @@
 import Foundation
 
 /// d. The audit log refuses UPDATE and DELETE; with its triggers dropped, an edited, deleted or
-/// reordered entry is found by `capturectl audit verify`, which names the first bad seq.
+/// reordered entry, and an imported authorization edited or removed behind the log's back, are found
+/// by `capturectl audit verify`, which names the first bad seq.
 struct Tampering {
     let suite: Suite
 
@@ -59,7 +60,14 @@ struct Tampering {
         for round in 0..<rounds {
             let seq = Int.random(in: 2...(entries - 1), using: &random)
             let other = Int.random(in: (seq + 1)...entries, using: &random)
+            let imported = "t-\(Int.random(in: 0..<150, using: &random))"
             let cases: [(String, String, Int)] = [
+                // The import's batch entry (seq 1) holds the digest of every row it registered.
+                (
+                    "edit an imported authorization",
+                    "UPDATE authorization SET amount = amount + 1 WHERE id = '\(imported)'", 1
+                ),
+                ("remove an imported authorization", "DELETE FROM authorization WHERE id = '\(imported)'", 1),
                 (
                     "edit detail",
                     "UPDATE audit_log SET detail = replace(detail, '\"', '''') WHERE seq = \(seq)", seq
