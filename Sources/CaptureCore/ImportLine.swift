@@ -18,7 +18,7 @@ public enum ImportLine {
     }
 
     /// The general path, for whatever the flat scanner leaves alone (escapes, fractions, nesting,
-    /// anything malformed): Foundation's decoder, whose verdict is the reference.
+    /// repeated keys, anything malformed): Foundation's decoder, whose verdict is the reference.
     static func parseWithFoundation(_ bytes: some Collection<UInt8>) -> Result<
         AuthorizationDraft, InvalidRecord
     > {
@@ -36,7 +36,54 @@ public enum ImportLine {
             return .failure(
                 InvalidRecord([FieldError("record", "must be a JSON object, got \(decoded.kindName)")]))
         }
+        // The decoder keeps one value of a repeated key and says nothing: a record that gives
+        // `amount` twice is ambiguous, and is refused.
+        let keys = topLevelKeys(Array(data))
+        if keys.count != fields.count {
+            var seen: Set<String> = []
+            var repeated: [String] = []
+            for raw in keys {
+                let key =
+                    (try? JSONDecoder().decode(String.self, from: Data([0x22] + raw + [0x22])))
+                    ?? String(decoding: raw, as: UTF8.self)
+                if !seen.insert(key).inserted, !repeated.contains(key) { repeated.append(key) }
+            }
+            return .failure(
+                InvalidRecord(repeated.map { FieldError($0, "given more than once; give each field once") }))
+        }
         return AuthorizationDraft.validate(fields)
+    }
+
+    /// The raw bytes (escapes undecoded) of every key of the top-level object of a line that is
+    /// valid JSON, in order, repeats included.
+    static func topLevelKeys(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        var keys: [ArraySlice<UInt8>] = []
+        var depth = 0
+        var index = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x7B, 0x5B:  // { [
+                depth += 1
+                index += 1
+            case 0x7D, 0x5D:  // } ]
+                depth -= 1
+                index += 1
+            case 0x22:  // a string: find its closing quote, stepping over escapes
+                let start = index + 1
+                var end = start
+                while end < bytes.count, bytes[end] != 0x22 { end += bytes[end] == 0x5C ? 2 : 1 }
+                index = end + 1
+                // A key is a string inside the top-level object followed by a colon.
+                var next = index
+                while next < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[next]) { next += 1 }
+                if depth == 1, next < bytes.count, bytes[next] == 0x3A {
+                    keys.append(bytes[start..<min(end, bytes.count)])
+                }
+            default:
+                index += 1
+            }
+        }
+        return keys
     }
 }
 

@@ -265,3 +265,41 @@ struct ImportLineErrorTests {
         #expect(problems(ImportLine.parse([0xFF, 0xFE])).first?.problem == "not valid UTF-8")
     }
 }
+
+@Suite("ImportLine: a field given twice")
+struct ImportLineRepeatedKeyTests {
+    static let base =
+        #""id":"R-1","psp":"bambora","payment":"ref-1","currency":"EUR","authorized_at":"2026-11-21T09:00:00Z""#
+
+    @Test(
+        "a repeated key is refused naming it, whichever path reads the line",
+        arguments: [
+            (#"{\#(base),"amount":100,"amount":1000000}"#, ["amount"]),
+            // Escapes and fractions send the line to the general path; the repeat is still found.
+            (#"{\#(base),"amount":100,"description":"a \"quoted\" word","amount":100}"#, ["amount"]),
+            (#"{\#(base),"amount":100,"\u0061mount":5}"#, ["amount"]),
+            (
+                #"{\#(base),"amount":100,"scheme":"visa","scheme":"amex","merchant":"1","merchant":"2"}"#,
+                ["scheme", "merchant"]
+            ),
+        ])
+    func repeatedKey(line: String, fields: [String]) {
+        guard case .failure(let invalid) = ImportLine.parse(Array(line.utf8)) else {
+            Issue.record("accepted \(line)")
+            return
+        }
+        #expect(invalid.problems.map(\.field) == fields)
+        #expect(invalid.problems.allSatisfy { $0.problem.contains("more than once") })
+    }
+
+    @Test("a key repeated only inside a nested value, or as a string value, is not a repeat")
+    func nestedIsNotRepeat() {
+        let line = #"{\#(Self.base),"amount":100,"description":"amount: \"amount\""}"#
+        guard case .success(let draft) = ImportLine.parse(Array(line.utf8)) else {
+            Issue.record("refused \(line)")
+            return
+        }
+        #expect(draft.amount.minorUnits == 100)
+        #expect(draft.description == #"amount: "amount""#)
+    }
+}
