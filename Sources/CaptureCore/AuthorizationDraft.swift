@@ -235,7 +235,10 @@ public struct AuthorizationDraft: Hashable, Sendable {
             }
             return []
         case .swedbankpay:
-            let parts = payment.split(separator: "/", omittingEmptySubsequences: false)
+            // Split by byte: every part that can pass is ASCII, and Character-wise splitting showed in
+            // the import's profile.
+            let parts = payment.utf8.split(separator: 0x2F, omittingEmptySubsequences: false).map(
+                Substring.init)
             let shape = "must be a Swedbank Pay payment id path such as /psp/creditcard/payments/<id>"
             guard parts.count == 5, parts[0].isEmpty, parts[1] == "psp", parts[3] == "payments" else {
                 if payment.hasPrefix("/psp/paymentorders/") {
