@@ -150,6 +150,8 @@ public actor SimulatorState {
     }
 
     let credentials: Credentials
+    /// PSP requests answered, by method (counted as they arrive, before any added latency).
+    public nonisolated let requests = RequestCounts()
     var payments: [String: SimPayment] = [:]  // key: "psp|id"
     var entries: [LedgerEntry] = []
     var tokens: [String: ContinuousClock.Instant] = [:]
