@@ -67,7 +67,9 @@ struct CaptureExecutor: Sendable {
         case .nothing:
             return
         case .attempt(let attempt, let authorization):
-            try await execute(attempt, authorization)
+            // Not a retry (those go through reconcileThenCapture): the intent is committed, and the
+            // PSP is called once, without reading the payment first.
+            try await execute(attempt, authorization, readsPaymentFirst: false)
         case .reconcileUnknown(let attempt, let authorization):
             try await reconcileUnknown(attempt, authorization)
         case .reconcileThenCapture(let authorization):
@@ -104,7 +106,9 @@ struct CaptureExecutor: Sendable {
     }
 
     /// Steps (b) and (c).
-    private func execute(_ attempt: CaptureAttempt, _ authorization: Authorization) async throws {
+    private func execute(_ attempt: CaptureAttempt, _ authorization: Authorization, readsPaymentFirst: Bool)
+        async throws
+    {
         guard let provider = providers.providers[authorization.psp] else { return }
         var logger = logger
         logger[metadataKey: "authorization"] = "\(authorization.id)"
@@ -114,7 +118,8 @@ struct CaptureExecutor: Sendable {
             "capture attempt started",
             metadata: ["amount": "\(attempt.amount)", "reference": "\(attempt.reference)"])
         let outcome = await provider.capture(
-            authorization.captureRequest(amount: attempt.amount, reference: attempt.reference))
+            authorization.captureRequest(
+                amount: attempt.amount, reference: attempt.reference, readsPaymentFirst: readsPaymentFirst))
         let now = clock.now()
         let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, latest in
             guard var recorded = latest, recorded.number == attempt.number, recorded.state == .inFlight,
@@ -219,7 +224,7 @@ struct CaptureExecutor: Sendable {
         }
         if let committed { alerts.raise(committed.1.consequence.alerts) }
         if case .attempt(let attempt, let authorization) = next {
-            try await execute(attempt, authorization)
+            try await execute(attempt, authorization, readsPaymentFirst: true)
         }
     }
 }

@@ -18,7 +18,7 @@ struct SimulatorResponder: HTTPResponder {
         let body = Data(buffer: try await request.collectBody(upTo: 1 << 20))
         // Latency applies to the PSP routes, not to the control API; so does the request count.
         if request.head.path?.hasPrefix("/_sim/") != true {
-            self.state.requests.count(post: request.method == .post)
+            self.state.requests.count(method: request.method.rawValue, path: request.head.path ?? "")
             if self.latency > .zero { try await Task.sleep(for: self.latency) }
         }
         let rawPath = String(request.head.path?.split(separator: "?", maxSplits: 1).first ?? "")

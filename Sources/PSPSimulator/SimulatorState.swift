@@ -151,7 +151,7 @@ public actor SimulatorState {
 
     let credentials: Credentials
     /// PSP requests answered, by method (counted as they arrive, before any added latency).
-    public nonisolated let requests = RequestCounts()
+    public nonisolated let requests: RequestCounts
     var payments: [String: SimPayment] = [:]  // key: "psp|id"
     var entries: [LedgerEntry] = []
     var tokens: [String: ContinuousClock.Instant] = [:]
@@ -160,8 +160,9 @@ public actor SimulatorState {
     var usedPayeeReferences: Set<String> = []
     var nextTransactionNumber: Int64 = 40_100_000_000
 
-    init(credentials: Credentials) {
+    init(credentials: Credentials, recordsRequests: Bool = false) {
         self.credentials = credentials
+        self.requests = RequestCounts(records: recordsRequests)
     }
 
     static func key(_ psp: SimulatedPSP, _ id: String) -> String { "\(psp.rawValue)|\(id)" }
