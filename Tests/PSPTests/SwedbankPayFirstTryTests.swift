@@ -92,14 +92,14 @@ struct SwedbankPayFirstTryTests {
     @Test("A first try that times out is unknown: the reference decides later, nothing is read")
     func timeout() async throws {
         try await withSimulatedPSPs(
-            simulator: .init(latency: .milliseconds(600), recordsRequests: true), timeout: .milliseconds(300)
+            simulator: .init(latency: .milliseconds(1_500), recordsRequests: true), timeout: .seconds(1)
         ) { psps in
             let locator = await psps.swedbankPayment(amount: 5_000)
             guard case .unknown = await psps.swedbank.capture(self.firstTry(locator)) else {
                 Issue.record("expected unknown")
                 return
             }
-            #expect(psps.state.requests.log == ["POST \(locator.payment)/captures"])
+            #expect(!psps.state.requests.log.contains { $0.hasPrefix("GET") })
         }
     }
 }
