@@ -12,8 +12,7 @@ struct SimReply: Sendable {
     var drop = false
 
     static func json(_ status: Int, _ object: Any, contentType: String = "application/json") -> SimReply {
-        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return SimReply(status: status, body: body, contentType: contentType)
+        SimReply(status: status, body: SimJSON.data(object), contentType: contentType)
     }
 
     static func bamboraProblem(_ status: Int, _ name: String?, _ title: String, _ detail: String = "")
