@@ -54,9 +54,10 @@ struct ThroughputWorkload {
         report.add(
             "throughput",
             "daemon / sequential loop, 0 ms = ×\(format(daemon.perSecond / sequential.perSecond, 1)) "
-                + "(with no PSP latency the simulator, client and daemon share the 2 cores: even the bare "
-                + "concurrent loop is only ×\(format(bare.perSecond / sequential.perSecond, 1)) of the "
-                + "sequential one; the ×10 bar is held at 20 ms below)")
+                + "(with no PSP latency there is no wait for concurrency to hide, and simulator, client and "
+                + "daemon share the 2 cores: even the bare concurrent loop is only "
+                + "×\(format(bare.perSecond / sequential.perSecond, 1)) of the sequential one; the ×10 bar is "
+                + "held at 20 ms below)")
 
         let latency = Duration.milliseconds(20)
         let (slow, slowBare, slowSequential) = try await PSPSimulator.withRunning(
