@@ -206,7 +206,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CaptureDaemonTests", dependencies: ["CaptureDaemon", "CaptureCore", "PSP"]),
+        .testTarget(
+            name: "CaptureDaemonTests",
+            dependencies: [
+                "CaptureDaemon", "CaptureCore", "CaptureConfig", "CaptureStore", "PSP", "PSPSimulator",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "CaptureConfigTests", dependencies: ["CaptureConfig", "CaptureCore"]),
         .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),

@@ -31,9 +31,19 @@ struct CaptureExecutor: Sendable {
         return (timeout ?? .seconds(30)) * 2 + .seconds(30)
     }
 
-    /// Handles one authorization that came due. Throws only when the database fails: the caller
-    /// stops the daemon, and recovery at the next start takes over.
-    func handle(id: String) async throws {
+    /// Step (c) of an attempt whose PSP call has returned: recording the outcome, which needs no
+    /// PSP call and so no capture slot. Until it has run, the authorization stays `capturing` (its
+    /// lease keeps the scheduler away); a crash before it leaves the attempt `in_flight`, which
+    /// recovery turns into `unknown`, as for a crash during the call.
+    struct PendingOutcome: Sendable {
+        let record: @Sendable () async throws -> Void
+    }
+
+    /// Handles one authorization that came due, up to the end of its PSP call; returns the
+    /// recording of a capture attempt's outcome, still to be run (nil when nothing is left to do).
+    /// Throws only when the database fails: the caller stops the daemon, and recovery at the next
+    /// start takes over.
+    func handle(id: String) async throws -> PendingOutcome? {
         let now = clock.now()
         var next = Next.nothing
         let committed = try await database.mutateGrouped(id: id, now: now) { authorization, latest in
@@ -65,13 +75,16 @@ struct CaptureExecutor: Sendable {
         if let committed { alerts.raise(committed.1.consequence.alerts) }
         switch next {
         case .nothing:
-            return
+            return nil
         case .attempt(let attempt, let authorization):
-            try await execute(attempt, authorization)
+            // Not a retry (those go through reconcileThenCapture): the intent is committed, and the
+            // PSP is called once, without reading the payment first.
+            return await execute(attempt, authorization, readsPaymentFirst: false)
         case .reconcileUnknown(let attempt, let authorization):
             try await reconcileUnknown(attempt, authorization)
+            return nil
         case .reconcileThenCapture(let authorization):
-            try await reconcileThenCapture(authorization)
+            return try await reconcileThenCapture(authorization)
         }
     }
 
@@ -103,9 +116,11 @@ struct CaptureExecutor: Sendable {
                 now: now))
     }
 
-    /// Steps (b) and (c).
-    private func execute(_ attempt: CaptureAttempt, _ authorization: Authorization) async throws {
-        guard let provider = providers.providers[authorization.psp] else { return }
+    /// Step (b), returning step (c).
+    private func execute(_ attempt: CaptureAttempt, _ authorization: Authorization, readsPaymentFirst: Bool)
+        async -> PendingOutcome?
+    {
+        guard let provider = providers.providers[authorization.psp] else { return nil }
         var logger = logger
         logger[metadataKey: "authorization"] = "\(authorization.id)"
         logger[metadataKey: "psp"] = "\(authorization.psp)"
@@ -114,7 +129,16 @@ struct CaptureExecutor: Sendable {
             "capture attempt started",
             metadata: ["amount": "\(attempt.amount)", "reference": "\(attempt.reference)"])
         let outcome = await provider.capture(
-            authorization.captureRequest(amount: attempt.amount, reference: attempt.reference))
+            authorization.captureRequest(
+                amount: attempt.amount, reference: attempt.reference, readsPaymentFirst: readsPaymentFirst))
+        let attemptLogger = logger
+        return PendingOutcome { try await record(outcome, of: attempt, authorization, logger: attemptLogger) }
+    }
+
+    /// Step (c): the outcome, the new state and the audit entry, in one transaction.
+    private func record(
+        _ outcome: CaptureOutcome, of attempt: CaptureAttempt, _ authorization: Authorization, logger: Logger
+    ) async throws {
         let now = clock.now()
         let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, latest in
             guard var recorded = latest, recorded.number == attempt.number, recorded.state == .inFlight,
@@ -172,14 +196,14 @@ struct CaptureExecutor: Sendable {
 
     /// A retry: the PSP is asked first (the payment may have been captured or cancelled meanwhile),
     /// and its truth adopted; only if nothing changed is the next attempt made.
-    private func reconcileThenCapture(_ authorization: Authorization) async throws {
+    private func reconcileThenCapture(_ authorization: Authorization) async throws -> PendingOutcome? {
         guard let provider = providers.providers[authorization.psp] else {
             let now = clock.now()
             let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, _ in
                 notConfigured(&current, now: now)
             }
             if let committed { alerts.raise(committed.1.consequence.alerts) }
-            return
+            return nil
         }
         let view: PaymentView
         do {
@@ -195,7 +219,7 @@ struct CaptureExecutor: Sendable {
                         reason: "could not read the payment at the PSP before retrying: \(error)", now: now))
             }
             if let committed { alerts.raise(committed.1.consequence.alerts) }
-            return
+            return nil
         }
         let now = clock.now()
         var next = Next.nothing
@@ -218,8 +242,7 @@ struct CaptureExecutor: Sendable {
             }
         }
         if let committed { alerts.raise(committed.1.consequence.alerts) }
-        if case .attempt(let attempt, let authorization) = next {
-            try await execute(attempt, authorization)
-        }
+        guard case .attempt(let attempt, let authorization) = next else { return nil }
+        return await execute(attempt, authorization, readsPaymentFirst: true)
     }
 }

@@ -4,9 +4,12 @@ import Logging
 import ServiceLifecycle
 
 /// Finds due work through the `next_action_at` index and runs at most `max_concurrent_captures`
-/// authorizations at once. Between passes it sleeps until the earliest next action, but never longer
-/// than the poll interval: new imports and `capturectl` requests are seen within it, and so is a
-/// jump of the wall clock.
+/// authorizations at once at the PSP. A slot is free again as soon as the PSP has answered: the
+/// outcome is recorded (committed, audited) while the next authorization is already being started,
+/// so that its intent and that outcome can share one group commit. Recordings pending are bounded
+/// too (at most `max_concurrent_captures` more). Between passes it sleeps until the earliest next
+/// action, but never longer than the poll interval: new imports and `capturectl` requests are seen
+/// within it, and so is a jump of the wall clock.
 ///
 /// On graceful shutdown it starts nothing new and waits for attempts in flight to be recorded.
 struct Scheduler: Service {
@@ -17,47 +20,77 @@ struct Scheduler: Service {
     let maxConcurrent: Int
     let logger: Logger
 
+    /// What woke the scheduler.
+    enum Event: Sendable {
+        /// The PSP answered for `id`; its outcome is still to be recorded.
+        case answered(String, CaptureExecutor.PendingOutcome)
+        /// `id` is done; `heldSlot` when it ended without a pending outcome (its slot frees now).
+        case finished(String, heldSlot: Bool)
+        case timer
+    }
+
     func run() async throws {
-        try await withThrowingTaskGroup(of: String?.self) { group in
+        try await withThrowingTaskGroup(of: Event.self) { group in
+            // Every authorization with a task (at the PSP, or its outcome being recorded): never
+            // picked twice.
             var inFlight = Set<String>()
+            // Those of them that hold a slot: not yet answered by the PSP.
+            var calling = 0
             var timerPending = false
+            func settle(_ event: Event) {
+                switch event {
+                case .answered(let id, let pending):
+                    calling -= 1
+                    group.addTask {
+                        try await pending.record()
+                        return .finished(id, heldSlot: false)
+                    }
+                case .finished(let id, let heldSlot):
+                    inFlight.remove(id)
+                    if heldSlot { calling -= 1 }
+                case .timer:
+                    timerPending = false
+                }
+            }
             while !Task.shouldStop {
                 let now = clock.now()
-                let free = maxConcurrent - inFlight.count
+                let free = min(maxConcurrent - calling, 2 * maxConcurrent - inFlight.count)
                 if free > 0 {
                     // Ask for enough rows to fill the free slots even when some are already running.
                     let due = try database.dueAuthorizationIDs(now: now, limit: free + inFlight.count)
-                    for id in due where !inFlight.contains(id) && inFlight.count < maxConcurrent {
+                    var started = 0
+                    for id in due where !inFlight.contains(id) && started < free {
                         inFlight.insert(id)
+                        calling += 1
+                        started += 1
                         group.addTask {
-                            try await executor.handle(id: id)
-                            return id
+                            guard let pending = try await executor.handle(id: id) else {
+                                return .finished(id, heldSlot: true)
+                            }
+                            return .answered(id, pending)
                         }
                     }
                 }
                 if !timerPending {
-                    let wait = try sleepDuration(now: now, busy: inFlight.count >= maxConcurrent)
+                    let wait = try sleepDuration(now: now, busy: calling >= maxConcurrent)
                     timerPending = true
                     group.addTask {
                         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
-                        return nil
+                        return .timer
                     }
                 }
-                // Wake when an authorization finishes (a slot frees up) or the timer fires.
-                switch try await group.next() {
-                case .some(.some(let id)): inFlight.remove(id)
-                case .some(.none): timerPending = false
-                case .none: break
-                }
+                // Wake when the PSP answers (a slot frees up), an authorization is done, or the
+                // timer fires.
+                guard let event = try await group.next() else { break }
+                settle(event)
             }
             if !inFlight.isEmpty {
                 logger.notice(
                     "shutting down: waiting for captures in flight",
                     metadata: ["in_flight": "\(inFlight.count)"])
             }
-            while let finished = try await group.next() {
-                if let id = finished { inFlight.remove(id) }
-            }
+            // Outcomes answered meanwhile are still recorded: settle() adds their tasks.
+            while let event = try await group.next() { settle(event) }
         }
     }
 

@@ -89,9 +89,12 @@ extension CaptureDatabase {
     /// Ids of authorizations due now, earliest first, through the `next_action_at` index.
     public func dueAuthorizationIDs(now: Instant, limit: Int) throws(StoreError) -> [String] {
         try read { db in
+            // Run after every capture's answer and end: a cached statement.
             try String.fetchAll(
-                db,
-                sql: "SELECT id FROM authorization WHERE next_action_at <= ? ORDER BY next_action_at LIMIT ?",
+                db.cachedStatement(
+                    sql:
+                        "SELECT id FROM authorization WHERE next_action_at <= ? ORDER BY next_action_at LIMIT ?"
+                ),
                 arguments: [now.millisecondsSinceEpoch, limit])
         }
     }
@@ -191,24 +194,24 @@ extension CaptureDatabase {
         }
     }
 
+    /// Read twice per capture inside the group commit: a cached statement.
     static func latestAttempt(_ db: Database, id: String) throws -> CaptureAttempt? {
-        try Row.fetchOne(
-            db,
+        let statement = try db.cachedStatement(
             sql: """
                 SELECT authorization_id, number, reference, amount, state, started_at, finished_at, psp_reference, error
                 FROM capture_attempt WHERE authorization_id = ? ORDER BY number DESC LIMIT 1
-                """,
-            arguments: [id]
-        ).map(CaptureDatabase.attempt)
+                """)
+        return try Row.fetchOne(statement, arguments: [id]).map(CaptureDatabase.attempt)
     }
 
+    /// A row of ``latestAttempt(_:id:)``'s SELECT, by position (its column order).
     static func attempt(_ row: Row) -> CaptureAttempt {
         CaptureAttempt(
-            authorizationID: row["authorization_id"], number: row["number"], reference: row["reference"],
-            amount: row["amount"], state: CaptureAttempt.State(rawValue: row["state"]) ?? .unknown,
-            startedAt: Instant(millisecondsSinceEpoch: row["started_at"]),
-            finishedAt: (row["finished_at"] as Int64?).map(Instant.init(millisecondsSinceEpoch:)),
-            pspReference: row["psp_reference"], error: row["error"])
+            authorizationID: row[0], number: row[1], reference: row[2],
+            amount: row[3], state: CaptureAttempt.State(rawValue: row[4]) ?? .unknown,
+            startedAt: Instant(millisecondsSinceEpoch: row[5]),
+            finishedAt: (row[6] as Int64?).map(Instant.init(millisecondsSinceEpoch:)),
+            pspReference: row[7], error: row[8])
     }
 
     static func insert(_ db: Database, _ attempt: CaptureAttempt) throws {

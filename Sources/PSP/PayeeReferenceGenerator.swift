@@ -32,10 +32,26 @@ public final class PayeeReferenceGenerator: Sendable {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             var prefix = String(now, radix: 36, uppercase: true)
             prefix = String(prefix.suffix(9))
+            // Six random bits per character, 62 of the 64 values used (uniform): one system
+            // random number serves ten characters, where `Int.random(in:)` asked the kernel for
+            // every one (a getrandom call each, inside the daemon's commit).
             var generator = SystemRandomNumberGenerator()
             var reference = prefix
-            while reference.count < length {
-                reference.append(Self.alphabet[Int.random(in: 0..<Self.alphabet.count, using: &generator)])
+            var count = prefix.count
+            var bits: UInt64 = 0
+            var available = 0
+            while count < length {
+                if available < 6 {
+                    bits = generator.next()
+                    available = 64
+                }
+                let index = Int(bits & 63)
+                bits >>= 6
+                available -= 6
+                if index < Self.alphabet.count {
+                    reference.append(Self.alphabet[index])
+                    count += 1
+                }
             }
             return reference
         case .twelveDigits:

@@ -46,14 +46,48 @@ public final class SwedbankPayClient: PaymentProvider {
 
     public func capture(_ request: CaptureRequest) async -> CaptureOutcome {
         let logger = self.logger(for: request.locator)
+        let outcome =
+            request.readsPaymentFirst
+            ? await self.captureThroughOperation(request, logger: logger)
+            : await self.captureAtDocumentedEndpoint(request, logger: logger)
+        outcome.log(to: logger)
+        return outcome
+    }
+
+    /// A first try: one POST to the documented capture endpoint, no read before it. Refusals that
+    /// were not about the request itself read the payment after: no `create-capture` left means it
+    /// moved on (captured, cancelled or locked elsewhere), so the refusal asks for reconciliation —
+    /// what the read before the POST used to find. The refusal still counts toward the lock: the
+    /// PSP saw a failed capture.
+    private func captureAtDocumentedEndpoint(_ request: CaptureRequest, logger: Logger) async
+        -> CaptureOutcome
+    {
+        let url = self.url(forPath: request.locator.payment.trimmingSuffix("/") + "/captures")
+        let outcome = await self.post(request, to: url, logger: logger)
+        guard case .refused(var refusal) = outcome else { return outcome }
+        if refusal.cause == .notFound {
+            // Nothing was applied. The payment is unknown, or the endpoint is not where the
+            // documentation puts it: find the operation as a retry does (a missing payment is then
+            // reported as before, not counting toward the lock).
+            return await self.captureThroughOperation(request, logger: logger)
+        }
+        guard refusal.countsTowardLock, !refusal.needsReconciliation,
+            let document = try? await self.paymentDocument(request.locator),
+            document.operation(rel: "create-capture") == nil
+        else { return outcome }
+        refusal.needsReconciliation = true
+        return .refused(refusal)
+    }
+
+    /// Reads the payment, then POSTs to the `href` of its `create-capture` operation.
+    private func captureThroughOperation(_ request: CaptureRequest, logger: Logger) async -> CaptureOutcome {
         let document: SwedbankPaymentDocument
         do {
             document = try await self.paymentDocument(request.locator)
         } catch {
             // Nothing was POSTed: not applied, for sure.
-            let outcome: CaptureOutcome
             if error == .notFound {
-                outcome = .refused(
+                return .refused(
                     CaptureRefusal(
                         cause: .notFound,
                         errorType: error.errorType,
@@ -62,7 +96,7 @@ public final class SwedbankPayClient: PaymentProvider {
                     )
                 )
             } else if error == .unauthorized {
-                outcome = .refused(
+                return .refused(
                     CaptureRefusal(
                         cause: .unauthorized,
                         errorType: error.errorType,
@@ -71,18 +105,16 @@ public final class SwedbankPayClient: PaymentProvider {
                     )
                 )
             } else if error == .unreachable {
-                outcome = .transient(TransientFailure(cause: .connectionFailed, detail: error.detail))
+                return .transient(TransientFailure(cause: .connectionFailed, detail: error.detail))
             } else {
-                outcome = .transient(
+                return .transient(
                     TransientFailure(
                         cause: .paymentUnreadable, httpStatus: error.httpStatus, detail: error.description)
                 )
             }
-            outcome.log(to: logger)
-            return outcome
         }
         guard let operation = document.operation(rel: "create-capture") else {
-            let outcome = CaptureOutcome.refused(
+            return .refused(
                 CaptureRefusal(
                     cause: .noCaptureOperation,
                     detail:
@@ -91,11 +123,9 @@ public final class SwedbankPayClient: PaymentProvider {
                     needsReconciliation: true
                 )
             )
-            outcome.log(to: logger)
-            return outcome
         }
         guard let url = self.resolve(operation.href) else {
-            let outcome = CaptureOutcome.refused(
+            return .refused(
                 CaptureRefusal(
                     cause: .other,
                     detail: "create-capture points outside the configured api_url",
@@ -103,9 +133,12 @@ public final class SwedbankPayClient: PaymentProvider {
                     needsReconciliation: true
                 )
             )
-            outcome.log(to: logger)
-            return outcome
         }
+        return await self.post(request, to: url, logger: logger)
+    }
+
+    /// The capture POST itself, classified.
+    private func post(_ request: CaptureRequest, to url: String, logger: Logger) async -> CaptureOutcome {
         let body = SwedbankCaptureBody(
             transaction: .init(
                 amount: request.amount,
@@ -122,20 +155,17 @@ public final class SwedbankPayClient: PaymentProvider {
                 CaptureRefusal(cause: .invalidRequest, detail: "capture body", countsTowardLock: false))
         }
         logger.debug("PSP request", metadata: ["http.method": "POST"])
-        let outcome: CaptureOutcome
         switch await self.transport.send(.POST, url, headers: self.headers(json: true), body: bytes) {
         case .failure(.notSent(let detail)):
-            outcome = .transient(TransientFailure(cause: .connectionFailed, detail: detail))
+            return .transient(TransientFailure(cause: .connectionFailed, detail: detail))
         case .failure(.timedOut):
-            outcome = .unknown(UnknownOutcome(cause: .timeout))
+            return .unknown(UnknownOutcome(cause: .timeout))
         case .failure(.connectionLost(let detail)):
-            outcome = .unknown(UnknownOutcome(cause: .connectionLost, detail: detail))
+            return .unknown(UnknownOutcome(cause: .connectionLost, detail: detail))
         case .success(let exchange):
             logger.debug("PSP response", metadata: ["http.status": "\(exchange.status)"])
-            outcome = Self.outcome(of: exchange, request: request)
+            return Self.outcome(of: exchange, request: request)
         }
-        outcome.log(to: logger)
-        return outcome
     }
 
     // MARK: - Reading

@@ -16,6 +16,8 @@ public struct PSPSimulatorConfiguration: Sendable, CustomStringConvertible {
     public var swedbankPayToken: String
     /// Lifetime of the Bambora access tokens the simulator issues (`expires_in`).
     public var tokenLifetime: Duration
+    /// Keep every PSP request line (``RequestCounts/log``), for tests; the counts are always kept.
+    public var recordsRequests: Bool
 
     public init(
         host: String = "127.0.0.1",
@@ -24,7 +26,8 @@ public struct PSPSimulatorConfiguration: Sendable, CustomStringConvertible {
         bamboraClientID: String = "sim-client",
         bamboraClientSecret: String = "sim-client-secret",
         swedbankPayToken: String = "sim-swedbankpay-token",
-        tokenLifetime: Duration = .seconds(300)
+        tokenLifetime: Duration = .seconds(300),
+        recordsRequests: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -33,12 +36,14 @@ public struct PSPSimulatorConfiguration: Sendable, CustomStringConvertible {
         self.bamboraClientSecret = bamboraClientSecret
         self.swedbankPayToken = swedbankPayToken
         self.tokenLifetime = tokenLifetime
+        self.recordsRequests = recordsRequests
     }
 
     public var description: String {
         "PSPSimulatorConfiguration(host: \(self.host), port: \(self.port), latency: \(self.latency), "
             + "bamboraClientID: \(self.bamboraClientID), bamboraClientSecret: <redacted>, "
-            + "swedbankPayToken: <redacted>, tokenLifetime: \(self.tokenLifetime))"
+            + "swedbankPayToken: <redacted>, tokenLifetime: \(self.tokenLifetime), "
+            + "recordsRequests: \(self.recordsRequests))"
     }
 }
 
@@ -67,7 +72,8 @@ public final class PSPSimulator: Service, Sendable {
                 bamboraClientSecret: configuration.bamboraClientSecret,
                 swedbankPayToken: configuration.swedbankPayToken,
                 tokenLifetime: configuration.tokenLifetime
-            )
+            ),
+            recordsRequests: configuration.recordsRequests
         )
         self.logger = logger
         self.onReady = onReady

@@ -16,9 +16,10 @@ struct SimulatorResponder: HTTPResponder {
     func respond(to request: Request, context: Context) async throws -> Response {
         var request = request
         let body = Data(buffer: try await request.collectBody(upTo: 1 << 20))
-        // Latency applies to the PSP routes, not to the control API.
-        if self.latency > .zero, request.head.path?.hasPrefix("/_sim/") != true {
-            try await Task.sleep(for: self.latency)
+        // Latency applies to the PSP routes, not to the control API; so does the request count.
+        if request.head.path?.hasPrefix("/_sim/") != true {
+            self.state.requests.count(method: request.method.rawValue, path: request.head.path ?? "")
+            if self.latency > .zero { try await Task.sleep(for: self.latency) }
         }
         let rawPath = String(request.head.path?.split(separator: "?", maxSplits: 1).first ?? "")
         let reply = await self.reply(request: request, rawPath: rawPath, body: body)

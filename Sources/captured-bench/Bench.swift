@@ -17,16 +17,20 @@ struct Bench {
         var bareCaptures: Int
         var sequentialCaptures: Int
         var latencyCaptures: Int
+        /// The sequential loop at 20 ms: about 20 ms a capture.
+        var latencySequentialCaptures: Int
         var idleSeconds: Int
         var schedulerPasses: Int
 
         static let full = Sizes(
             imported: 1_000_000, importSmall: 100_000, schedulerSmall: 10_000, inFlight: 1_000,
             daemonCaptures: 4_000, bareCaptures: 4_000, sequentialCaptures: 1_000, latencyCaptures: 2_000,
+            latencySequentialCaptures: 200,
             idleSeconds: 30, schedulerPasses: 200)
         static let quick = Sizes(
             imported: 50_000, importSmall: 10_000, schedulerSmall: 1_000, inFlight: 100,
             daemonCaptures: 600, bareCaptures: 600, sequentialCaptures: 200, latencyCaptures: 400,
+            latencySequentialCaptures: 50,
             idleSeconds: 5, schedulerPasses: 50)
     }
 

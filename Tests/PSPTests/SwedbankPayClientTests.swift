@@ -153,6 +153,9 @@ struct SwedbankPayClientTests {
         let references = (0..<2_000).map { _ in generator.next() }
         #expect(Set(references).count == references.count)
         #expect(references.allSatisfy { generator.isValid($0) && $0.count == 30 })
+        // After the 9-character time prefix, every one of the 62 letters and digits turns up.
+        let random = Set(references.flatMap { $0.dropFirst(9) })
+        #expect(random == Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
         let digits = PayeeReferenceGenerator(mode: .twelveDigits)
         let numbers = (0..<2_000).map { _ in digits.next() }
         #expect(numbers.allSatisfy { $0.count == 12 && $0.allSatisfy(\.isNumber) })

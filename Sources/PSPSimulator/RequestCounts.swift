@@ -1,0 +1,34 @@
+import Synchronization
+
+/// How many PSP requests (not control API ones) the simulator has answered, by method: what one
+/// capture costs in round trips, seen from the PSP's side. With
+/// ``PSPSimulatorConfiguration/recordsRequests`` it also keeps every request line, in order.
+public final class RequestCounts: Sendable {
+    private let gets = Atomic<Int>(0)
+    private let posts = Atomic<Int>(0)
+    private let records: Bool
+    private let lines = Mutex<[String]>([])
+
+    init(records: Bool) {
+        self.records = records
+    }
+
+    /// GET requests answered so far.
+    public var get: Int { self.gets.load(ordering: .relaxed) }
+    /// POST requests answered so far (Bambora token requests included).
+    public var post: Int { self.posts.load(ordering: .relaxed) }
+    /// Every PSP request answered so far.
+    public var total: Int { self.get + self.post }
+    /// `"GET /psp/creditcard/payments/…"`, `"POST …/captures"`, … in the order they arrived; empty
+    /// unless the simulator was configured to record them.
+    public var log: [String] { self.lines.withLock { $0 } }
+
+    func count(method: String, path: String) {
+        if method == "POST" {
+            self.posts.add(1, ordering: .relaxed)
+        } else {
+            self.gets.add(1, ordering: .relaxed)
+        }
+        if self.records { self.lines.withLock { $0.append("\(method) \(path)") } }
+    }
+}

@@ -1,0 +1,82 @@
+import CaptureCore
+import CaptureStore
+import Foundation
+import PSPSimulator
+import Testing
+
+@testable import CaptureDaemon
+
+/// What one capture costs at the PSP, seen from the simulator's request log, and when its slot is
+/// free again — with the daemon's own executor and scheduler in this process.
+@Suite("Daemon: PSP round trips and capture slots")
+struct RoundTripTests {
+    @Test("A first attempt is one POST; the retry after a refusal reads the payment before its POST")
+    func firstAttemptAndRetry() async throws {
+        try await PSPSimulator.withRunning(configuration: .init(recordsRequests: true)) { simulator in
+            let fixture = try DaemonFixture(
+                simulator, scheduler: "{ poll_interval: 50ms, retry: { initial: 200ms, max: 1s } }")
+            let daemon = CaptureDaemon(
+                configuration: fixture.configuration, providers: fixture.providers, logger: fixture.logger)
+            let fresh = await simulator.state.createPayment(
+                psp: .swedbankpay, amount: 10_000, currency: "SEK", vatAmount: 2_000)
+            let refusedOnce = await simulator.state.createPayment(
+                psp: .swedbankpay, amount: 10_000, currency: "SEK", vatAmount: 2_000)
+            _ = await simulator.state.injectFaults(
+                psp: .swedbankpay, payment: refusedOnce, enqueue: [.refuse])
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await daemon.run() }
+                // Registered once the daemon runs, after the reconciler's first sweep (of nothing).
+                try await Task.sleep(for: .milliseconds(500))
+                try fixture.register([("fresh", fresh), ("refused-once", refusedOnce)])
+                let started = ContinuousClock.now
+                while try ["fresh", "refused-once"].contains(where: {
+                    try fixture.database.authorization(id: $0)?.state != .captured
+                }) {
+                    guard ContinuousClock.now - started < .seconds(20) else {
+                        Issue.record("not every authorization was captured within 20 s")
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                group.cancelAll()
+            }
+
+            let log = simulator.state.requests.log
+            #expect(log.filter { $0.contains(fresh) } == ["POST \(fresh)/captures"])
+            let retried = log.filter { $0.contains(refusedOnce) }
+            #expect(retried.first == "POST \(refusedOnce)/captures")
+            #expect(retried.filter { $0.hasPrefix("POST") }.count == 2)
+            // Every retry reads the payment first: a GET of it right before the second POST.
+            let second = try #require(retried.lastIndex { $0.hasPrefix("POST") })
+            #expect(retried[second - 1] == "GET \(refusedOnce)")
+            #expect(try fixture.database.authorization(id: "refused-once")?.consecutiveFailures == 0)
+            await fixture.tearDown()
+        }
+    }
+
+    @Test("The capture slot is free once the PSP answered; the outcome is recorded after, under the lease")
+    func slotFreeBeforeRecording() async throws {
+        try await PSPSimulator.withRunning { simulator in
+            let fixture = try DaemonFixture(simulator)
+            let payment = await simulator.state.createPayment(
+                psp: .swedbankpay, amount: 10_000, currency: "SEK", vatAmount: 2_000)
+            try fixture.register([("order-1", payment)])
+            let executor = fixture.executor()
+
+            let pending = try await executor.handle(id: "order-1")
+            // The PSP applied it; the intent is recorded, the outcome not yet.
+            #expect(await simulator.state.ledger().payment(payment)?.capturedAmount == 10_000)
+            #expect(try fixture.database.authorization(id: "order-1")?.state == .capturing)
+            #expect(try fixture.database.attempts(for: "order-1").map(\.state) == [.inFlight])
+            // The lease keeps the scheduler from picking it again meanwhile.
+            let now = SystemWallClock().now()
+            #expect(try fixture.database.dueAuthorizationIDs(now: now, limit: 10).isEmpty)
+
+            try await #require(pending).record()
+            #expect(try fixture.database.authorization(id: "order-1")?.state == .captured)
+            #expect(try fixture.database.attempts(for: "order-1").map(\.state) == [.captured])
+            await fixture.tearDown()
+        }
+    }
+}
