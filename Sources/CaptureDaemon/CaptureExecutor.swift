@@ -77,9 +77,7 @@ struct CaptureExecutor: Sendable {
         case .nothing:
             return nil
         case .attempt(let attempt, let authorization):
-            // Not a retry (those go through reconcileThenCapture): the intent is committed, and the
-            // PSP is called once, without reading the payment first.
-            return await execute(attempt, authorization, readsPaymentFirst: false)
+            return await execute(attempt, authorization)
         case .reconcileUnknown(let attempt, let authorization):
             try await reconcileUnknown(attempt, authorization)
             return nil
@@ -117,9 +115,7 @@ struct CaptureExecutor: Sendable {
     }
 
     /// Step (b), returning step (c).
-    private func execute(_ attempt: CaptureAttempt, _ authorization: Authorization, readsPaymentFirst: Bool)
-        async -> PendingOutcome?
-    {
+    private func execute(_ attempt: CaptureAttempt, _ authorization: Authorization) async -> PendingOutcome? {
         guard let provider = providers.providers[authorization.psp] else { return nil }
         var logger = logger
         logger[metadataKey: "authorization"] = "\(authorization.id)"
@@ -129,8 +125,7 @@ struct CaptureExecutor: Sendable {
             "capture attempt started",
             metadata: ["amount": "\(attempt.amount)", "reference": "\(attempt.reference)"])
         let outcome = await provider.capture(
-            authorization.captureRequest(
-                amount: attempt.amount, reference: attempt.reference, readsPaymentFirst: readsPaymentFirst))
+            authorization.captureRequest(amount: attempt.amount, reference: attempt.reference))
         let attemptLogger = logger
         return PendingOutcome { try await record(outcome, of: attempt, authorization, logger: attemptLogger) }
     }
@@ -243,6 +238,6 @@ struct CaptureExecutor: Sendable {
         }
         if let committed { alerts.raise(committed.1.consequence.alerts) }
         guard case .attempt(let attempt, let authorization) = next else { return nil }
-        return await execute(attempt, authorization, readsPaymentFirst: true)
+        return await execute(attempt, authorization)
     }
 }

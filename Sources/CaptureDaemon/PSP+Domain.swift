@@ -75,9 +75,8 @@ extension Authorization {
     var locator: PaymentLocator { PaymentLocator(payment: draft.payment, merchant: draft.merchant) }
 
     /// The capture call for `amount`: VAT in proportion for a partial capture (Swedbank Pay needs it),
-    /// the shop's description or the order id. `readsPaymentFirst` is false only for a first try (see
-    /// ``CaptureRequest/readsPaymentFirst``): every retry reads the payment first.
-    func captureRequest(amount: Int64, reference: String, readsPaymentFirst: Bool = true) -> CaptureRequest {
+    /// the shop's description or the order id.
+    func captureRequest(amount: Int64, reference: String) -> CaptureRequest {
         var vat: Int64 = 0
         if let total = draft.vatAmount, total > 0 {
             if amount == self.amount.minorUnits {
@@ -91,6 +90,6 @@ extension Authorization {
         let description = draft.description ?? String("Order \(id)".prefix(40))
         return CaptureRequest(
             locator: locator, amount: amount, vatAmount: vat, currency: self.amount.currency.code,
-            description: description, reference: reference, readsPaymentFirst: readsPaymentFirst)
+            description: description, reference: reference)
     }
 }

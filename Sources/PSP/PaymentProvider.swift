@@ -56,12 +56,6 @@ public struct CaptureRequest: Sendable, Hashable {
     /// The idempotency reference of this attempt: Swedbank Pay `payeeReference` (see
     /// ``PayeeReferenceGenerator``); sent to Bambora as the capture `comment`.
     public var reference: String
-    /// Swedbank Pay: read the payment for its `create-capture` operation before POSTing (one more
-    /// round trip). Every retry must, to see whether the payment moved on. A first try whose intent
-    /// is recorded may skip it: the client then POSTs to the documented `{payment}/captures`, finds
-    /// the operation after all when that is not found, and reads the payment after a refusal so that
-    /// one which moved on is reconciled. Bambora ignores it (its capture never needs a read).
-    public var readsPaymentFirst: Bool
 
     public init(
         locator: PaymentLocator,
@@ -69,8 +63,7 @@ public struct CaptureRequest: Sendable, Hashable {
         vatAmount: Int64 = 0,
         currency: String,
         description: String = "Capture",
-        reference: String,
-        readsPaymentFirst: Bool = true
+        reference: String
     ) {
         self.locator = locator
         self.amount = amount
@@ -78,6 +71,5 @@ public struct CaptureRequest: Sendable, Hashable {
         self.currency = currency
         self.description = description
         self.reference = reference
-        self.readsPaymentFirst = readsPaymentFirst
     }
 }

@@ -44,42 +44,15 @@ public final class SwedbankPayClient: PaymentProvider {
         try await self.captures(locator, capturesID: nil)
     }
 
+    /// Reads the payment, then POSTs to the `href` of its `create-capture` operation (PSP.md: find the
+    /// operation, don't build the URL; no `create-capture` means the payment moved on).
     public func capture(_ request: CaptureRequest) async -> CaptureOutcome {
         let logger = self.logger(for: request.locator)
-        let outcome =
-            request.readsPaymentFirst
-            ? await self.captureThroughOperation(request, logger: logger)
-            : await self.captureAtDocumentedEndpoint(request, logger: logger)
+        let outcome = await self.captureThroughOperation(request, logger: logger)
         outcome.log(to: logger)
         return outcome
     }
 
-    /// A first try: one POST to the documented capture endpoint, no read before it. Refusals that
-    /// were not about the request itself read the payment after: no `create-capture` left means it
-    /// moved on (captured, cancelled or locked elsewhere), so the refusal asks for reconciliation —
-    /// what the read before the POST used to find. The refusal still counts toward the lock: the
-    /// PSP saw a failed capture.
-    private func captureAtDocumentedEndpoint(_ request: CaptureRequest, logger: Logger) async
-        -> CaptureOutcome
-    {
-        let url = self.url(forPath: request.locator.payment.trimmingSuffix("/") + "/captures")
-        let outcome = await self.post(request, to: url, logger: logger)
-        guard case .refused(var refusal) = outcome else { return outcome }
-        if refusal.cause == .notFound {
-            // Nothing was applied. The payment is unknown, or the endpoint is not where the
-            // documentation puts it: find the operation as a retry does (a missing payment is then
-            // reported as before, not counting toward the lock).
-            return await self.captureThroughOperation(request, logger: logger)
-        }
-        guard refusal.countsTowardLock, !refusal.needsReconciliation,
-            let document = try? await self.paymentDocument(request.locator),
-            document.operation(rel: "create-capture") == nil
-        else { return outcome }
-        refusal.needsReconciliation = true
-        return .refused(refusal)
-    }
-
-    /// Reads the payment, then POSTs to the `href` of its `create-capture` operation.
     private func captureThroughOperation(_ request: CaptureRequest, logger: Logger) async -> CaptureOutcome {
         let document: SwedbankPaymentDocument
         do {

@@ -201,7 +201,7 @@ struct ThroughputWorkload {
     private static func request(_ payment: String, references: PayeeReferenceGenerator) -> CaptureRequest {
         CaptureRequest(
             locator: PaymentLocator(payment: payment), amount: 10_000, vatAmount: 2_000,
-            currency: "SEK", description: "Capture", reference: references.next(), readsPaymentFirst: false)
+            currency: "SEK", description: "Capture", reference: references.next())
     }
 
     /// The same PSP client (AsyncHTTPClient, the same requests) with no database, `concurrency`

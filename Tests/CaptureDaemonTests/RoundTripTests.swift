@@ -10,7 +10,7 @@ import Testing
 /// free again — with the daemon's own executor and scheduler in this process.
 @Suite("Daemon: PSP round trips and capture slots")
 struct RoundTripTests {
-    @Test("A first attempt is one POST; the retry after a refusal reads the payment before its POST")
+    @Test("Every attempt reads the payment and POSTs to its create-capture operation; a retry reads again")
     func firstAttemptAndRetry() async throws {
         try await PSPSimulator.withRunning(configuration: .init(recordsRequests: true)) { simulator in
             let fixture = try DaemonFixture(
@@ -42,14 +42,14 @@ struct RoundTripTests {
                 group.cancelAll()
             }
 
+            // PSP.md: find the operation, don't build the URL — a GET of the payment, then a POST to
+            // the href of its create-capture operation, for a first attempt as for a retry.
             let log = simulator.state.requests.log
-            #expect(log.filter { $0.contains(fresh) } == ["POST \(fresh)/captures"])
+            #expect(log.filter { $0.contains(fresh) } == ["GET \(fresh)", "POST \(fresh)/captures"])
             let retried = log.filter { $0.contains(refusedOnce) }
-            #expect(retried.first == "POST \(refusedOnce)/captures")
-            #expect(retried.filter { $0.hasPrefix("POST") }.count == 2)
-            // Every retry reads the payment first: a GET of it right before the second POST.
-            let second = try #require(retried.lastIndex { $0.hasPrefix("POST") })
-            #expect(retried[second - 1] == "GET \(refusedOnce)")
+            let posts = retried.indices.filter { retried[$0].hasPrefix("POST") }
+            #expect(posts.count == 2)
+            #expect(posts.allSatisfy { $0 > 0 && retried[$0 - 1] == "GET \(refusedOnce)" }, "\(retried)")
             #expect(try fixture.database.authorization(id: "refused-once")?.consecutiveFailures == 0)
             await fixture.tearDown()
         }
