@@ -208,17 +208,26 @@ struct ThroughputWorkload {
             currency: "SEK", description: "Capture", reference: references.next())
     }
 
-    /// The same PSP client (AsyncHTTPClient, the same requests) with no database, `concurrency`
-    /// calls at a time.
-    private func measureBare(
-        _ simulator: RunningPSPSimulator, count: Int, concurrency: Int, logger: Logger
-    ) async throws -> Rate {
+    /// The daemon's Swedbank Pay client for the simulator, with no database; shut `providers` down
+    /// after use.
+    private func swedbankPayClient(_ simulator: RunningPSPSimulator, logger: Logger) throws -> (
+        providers: PaymentProviders, client: any PaymentProvider
+    ) {
         let (configuration, secrets) = try self.configuration(
             simulator, database: "\(workspace.directory)/unused.sqlite")
         let providers = PaymentProviders.make(configuration: configuration, secrets: secrets, logger: logger)
         guard let client = providers.providers[.swedbankpay] else {
             throw BenchError("no Swedbank Pay client")
         }
+        return (providers, client)
+    }
+
+    /// The same PSP client (AsyncHTTPClient, the same requests) with no database, `concurrency`
+    /// calls at a time.
+    private func measureBare(
+        _ simulator: RunningPSPSimulator, count: Int, concurrency: Int, logger: Logger
+    ) async throws -> Rate {
+        let (providers, client) = try swedbankPayClient(simulator, logger: logger)
         let payments = await seed(simulator, count: count, prefix: "bare\(concurrency)")
         let references = PayeeReferenceGenerator()
         let requestsBefore = simulator.state.requests.total
@@ -257,12 +266,7 @@ struct ThroughputWorkload {
     private func measureSequential(_ simulator: RunningPSPSimulator, count: Int, logger: Logger) async throws
         -> Rate
     {
-        let (configuration, secrets) = try self.configuration(
-            simulator, database: "\(workspace.directory)/unused.sqlite")
-        let providers = PaymentProviders.make(configuration: configuration, secrets: secrets, logger: logger)
-        guard let client = providers.providers[.swedbankpay] else {
-            throw BenchError("no Swedbank Pay client")
-        }
+        let (providers, client) = try swedbankPayClient(simulator, logger: logger)
         let payments = await seed(simulator, count: count, prefix: "sequential")
         let references = PayeeReferenceGenerator()
         let requestsBefore = simulator.state.requests.total
