@@ -34,8 +34,8 @@ extension CaptureDatabase {
             var head = try AuditLog.Head.read(db)
             let batchSeq: Int64? = prepared.items.count > 1 ? head.seq + 1 : nil
             // Insert first and look at the existing row only when the id was taken: a new id costs
-            // one index probe instead of a SELECT and an INSERT. Rows go in by the statement-full:
-            // each statement opens its cursors on the table and its indexes once for all of them.
+            // one index probe instead of a SELECT and an INSERT. Rows go in `rowsPerInsert` to a
+            // statement, which opens its cursors on the table and its indexes once for all of them.
             var inserts: [Int: PreparedInsert] = [:]
             var batch = RegisteredBatch()
             var outcomes: [RegistrationOutcome] = []
