@@ -29,13 +29,9 @@ struct ThroughputWorkload {
         say("\n== capture throughput (max_concurrent_captures \(concurrency)) ==")
         let logger = Logger(label: "captured-bench")
         let (daemon, bare, sequential) = try await PSPSimulator.withRunning { simulator in
-            let daemon = try await measureDaemon(
-                simulator, count: sizes.daemonCaptures, name: "zero", logger: logger)
-            let bare = try await measureBare(
-                simulator, count: sizes.bareCaptures, concurrency: concurrency, logger: logger)
-            let sequential = try await measureSequential(
-                simulator, count: sizes.sequentialCaptures, logger: logger)
-            return (daemon, bare, sequential)
+            try await measureAll(
+                simulator, name: "zero", captures: sizes.daemonCaptures, bareCaptures: sizes.bareCaptures,
+                sequentialCaptures: sizes.sequentialCaptures, logger: logger)
         }
         report.add(
             "throughput",
@@ -63,13 +59,10 @@ struct ThroughputWorkload {
         let (slow, slowBare, slowSequential) = try await PSPSimulator.withRunning(
             configuration: .init(latency: latency)
         ) { simulator in
-            let daemon = try await measureDaemon(
-                simulator, count: sizes.latencyCaptures, name: "latency", logger: logger)
-            let bare = try await measureBare(
-                simulator, count: sizes.latencyCaptures, concurrency: concurrency, logger: logger)
-            let sequential = try await measureSequential(
-                simulator, count: sizes.latencySequentialCaptures, logger: logger)
-            return (daemon, bare, sequential)
+            try await measureAll(
+                simulator, name: "latency", captures: sizes.latencyCaptures,
+                bareCaptures: sizes.latencyCaptures,
+                sequentialCaptures: sizes.latencySequentialCaptures, logger: logger)
         }
         let ideal = Double(concurrency) / latency.seconds
         // A Swedbank Pay capture is two round trips (PSP.md: read the payment for its create-capture
@@ -206,6 +199,19 @@ struct ThroughputWorkload {
         CaptureRequest(
             locator: PaymentLocator(payment: payment), amount: 10_000, vatAmount: 2_000,
             currency: "SEK", description: "Capture", reference: references.next())
+    }
+
+    /// The daemon, the bare concurrent loop and the sequential loop against one simulator, in turn.
+    private func measureAll(
+        _ simulator: RunningPSPSimulator, name: String, captures: Int, bareCaptures: Int,
+        sequentialCaptures: Int,
+        logger: Logger
+    ) async throws -> (daemon: Rate, bare: Rate, sequential: Rate) {
+        let daemon = try await measureDaemon(simulator, count: captures, name: name, logger: logger)
+        let bare = try await measureBare(
+            simulator, count: bareCaptures, concurrency: concurrency, logger: logger)
+        let sequential = try await measureSequential(simulator, count: sequentialCaptures, logger: logger)
+        return (daemon, bare, sequential)
     }
 
     /// The daemon's Swedbank Pay client for the simulator, with no database; shut `providers` down
