@@ -9,6 +9,9 @@ public struct CaptureConfiguration: Sendable {
     public var reconcileInterval: Duration
     /// At most this many PSP reads per second during a reconciliation sweep.
     public var reconcileRequestsPerSecond: Int
+    /// An attempt whose outcome is unknown is judged "did not land" no earlier than this after it
+    /// started (`reconcile.settle_after`): a capture can land after the client timed out.
+    public var settleAfter: Duration
     public var warnBefore: Duration
     /// A lasting alert condition (deadline approaching, PSP unreachable, outcome unknown) is raised
     /// when it starts and again at this interval while it lasts.

@@ -38,6 +38,19 @@ extension Settings {
                     "psp.swedbankpay.payee_reference", default: "alphanumeric",
                     among: ["alphanumeric", "digits"]))
         }
+        // A capture can land after the client timed out: "did not land" is never concluded before
+        // the slowest PSP call could have ended.
+        let settleAfter = try duration("reconcile.settle_after", default: "5m", minimum: .seconds(1))
+        for (key, timeout) in [
+            ("psp.bambora.timeout", bambora?.timeout), ("psp.swedbankpay.timeout", swedbankPay?.timeout),
+        ] {
+            if let timeout, timeout > settleAfter {
+                throw error(
+                    "reconcile.settle_after",
+                    "must be at least \(key) (\(timeout.text)): a capture can land until the call times out, got \(settleAfter.text)"
+                )
+            }
+        }
         return CaptureConfiguration(
             database: try text("database", default: "/var/lib/captured/captured.sqlite"),
             log: CaptureConfiguration.Log(
@@ -49,6 +62,7 @@ extension Settings {
             reconcileInterval: try duration("reconcile.interval", default: "15m", minimum: .seconds(1)),
             reconcileRequestsPerSecond: try integer(
                 "reconcile.requests_per_second", default: 10, range: 1...1000),
+            settleAfter: settleAfter,
             warnBefore: try duration("alerts.warn_before", default: "48h"),
             alertRepeatInterval: try duration("alerts.repeat_interval", default: "1h", minimum: .seconds(1)),
             expiryRules: try expiryRules(),

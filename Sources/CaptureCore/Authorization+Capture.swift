@@ -107,18 +107,26 @@ extension Authorization {
             "attempt": .integer(Int64(attempt.number)), "reference": .string(attempt.reference),
         ]
         switch outcome {
-        case .captured(let pspReference, let capturedTotal):
+        case .captured(let pspReference, let capturedTotal, let landedAmount):
             attempt.state = .captured
             attempt.pspReference = pspReference
             detail["psp_reference"] = .optional(pspReference)
             return recordLanded(
-                attempt, capturedTotal: capturedTotal, now: now, event: "capture_succeeded", detail: detail)
-        case .refused(let errorType, let countsTowardLock, let needsReconciliation):
+                attempt, landedAmount: landedAmount, capturedTotal: capturedTotal, now: now,
+                event: "capture_succeeded", detail: detail)
+        case .refused(let errorType, false, _):
+            // The capture request never reached the PSP (no token, the payment could not be read
+            // first): not an attempt, and nothing is counted.
+            attempt.state = .transient
+            attempt.error = errorType
+            return notSent(
+                reason: errorType, retryAfter: nil, unreachable: true, now: now, retry: retry, detail: detail)
+        case .refused(let errorType, true, let needsReconciliation):
             attempt.state = .refused
             attempt.error = errorType
             consecutiveFailures += 1
             detail["error"] = .string(errorType)
-            detail["counts_toward_lock"] = .bool(countsTowardLock)
+            detail["counts_toward_lock"] = .bool(true)
             detail["consecutive_failures"] = .integer(Int64(consecutiveFailures))
             var consequence = afterFailure(
                 now: now, budget: budget, retry: retry, event: "capture_refused", detail: detail,
@@ -132,23 +140,33 @@ extension Authorization {
                     ]),
                 at: 0)
             return consequence
-        case .transient(let reason, let retryAfter, let unreachable):
+        case .transient(let reason, let retryAfter, let unreachable, true):
+            // The PSP answered "later" (429, 503) to a capture it may count as a failed attempt.
             attempt.state = .transient
             attempt.error = reason
+            consecutiveFailures += 1
             detail["error"] = .string(reason)
-            move(to: .retrying, reason: "the PSP could not take the capture: \(reason)", now: now)
-            let notBefore = retryAfter.map { now + $0 }
-            nextActionAt =
-                retry.nextAttempt(
-                    afterFailures: max(1, consecutiveFailures), now: now, deadline: deadline,
-                    expiresAt: expiresAt, notBefore: notBefore) ?? expiresAt
-            detail["next_attempt_at"] = .string(nextActionAt!.rfc3339)
-            // A PSP that asks us to come back later is not an incident; one that cannot be reached is.
-            let alert = Alert(
-                .pspUnreachable, id, "the PSP could not be reached; the capture will be retried",
-                ["psp": psp.rawValue, "reason": reason])
-            return Consequence(
-                event: "capture_not_applied", detail: detail, alerts: unreachable ? [alert] : [])
+            detail["counts_toward_lock"] = .bool(true)
+            detail["consecutive_failures"] = .integer(Int64(consecutiveFailures))
+            var consequence = afterFailure(
+                now: now, budget: budget, retry: retry, event: "capture_not_applied", detail: detail,
+                reconcileNow: false, notBefore: retryAfter.map { now + $0 })
+            consequence.alerts.insert(
+                Alert(
+                    unreachable ? .pspUnreachable : .captureFailed, id,
+                    "the PSP did not take the capture; it may count it as a failed attempt",
+                    [
+                        "psp": psp.rawValue, "reason": reason,
+                        "consecutive_failures": String(consecutiveFailures),
+                    ]),
+                at: 0)
+            return consequence
+        case .transient(let reason, let retryAfter, let unreachable, false):
+            attempt.state = .transient
+            attempt.error = reason
+            return notSent(
+                reason: reason, retryAfter: retryAfter, unreachable: unreachable, now: now, retry: retry,
+                detail: detail)
         case .unknown(let reason):
             attempt.state = .unknown
             attempt.error = reason
@@ -169,22 +187,47 @@ extension Authorization {
         }
     }
 
-    /// Records what the PSP said about an attempt whose outcome was unknown.
+    /// The capture was not applied and the PSP does not count it: try again later, count nothing.
+    private mutating func notSent(
+        reason: String, retryAfter: Duration?, unreachable: Bool, now: Instant, retry: RetrySchedule,
+        detail: AuditDetail
+    ) -> Consequence {
+        var detail = detail
+        detail["error"] = .string(reason)
+        detail["counts_toward_lock"] = .bool(false)
+        move(to: .retrying, reason: "the PSP could not take the capture: \(reason)", now: now)
+        let notBefore = retryAfter.map { now + $0 }
+        nextActionAt =
+            retry.nextAttempt(
+                afterFailures: max(1, consecutiveFailures), now: now, deadline: deadline,
+                expiresAt: expiresAt, notBefore: notBefore) ?? expiresAt
+        detail["next_attempt_at"] = .string(nextActionAt!.rfc3339)
+        // A PSP that asks us to come back later is not an incident; one that cannot be reached is.
+        let alert = Alert(
+            .pspUnreachable, id, "the PSP could not be reached; the capture will be retried",
+            ["psp": psp.rawValue, "reason": reason])
+        return Consequence(event: "capture_not_applied", detail: detail, alerts: unreachable ? [alert] : [])
+    }
+
+    /// Records what the unknown-outcome procedure concluded about an attempt whose outcome was unknown
+    /// (``UnknownOutcomeProcedure``). Undecided past `settleAfter` goes to a human, never to a retry.
     public mutating func resolveUnknown(
-        _ attempt: inout CaptureAttempt, finding: AttemptFinding, capturedTotal: Int64?, now: Instant,
+        _ attempt: inout CaptureAttempt, finding: AttemptFinding, now: Instant, settleAfter: Duration,
         budget: CaptureBudget, retry: RetrySchedule
     ) -> Consequence {
         var detail: AuditDetail = [
             "attempt": .integer(Int64(attempt.number)), "reference": .string(attempt.reference),
         ]
         switch finding {
-        case .landed(let pspReference):
+        case .landed(let pspReference, let landedAmount):
             attempt.state = .applied
             attempt.pspReference = pspReference ?? attempt.pspReference
             detail["finding"] = "landed"
             detail["psp_reference"] = .optional(attempt.pspReference)
             return recordLanded(
-                attempt, capturedTotal: capturedTotal, now: now, event: "attempt_reconciled", detail: detail)
+                attempt, landedAmount: landedAmount, capturedTotal: nil, now: now,
+                event: "attempt_reconciled",
+                detail: detail)
         case .notLanded(let reason):
             attempt.state = .notApplied
             detail["finding"] = "not_landed"
@@ -193,10 +236,40 @@ extension Authorization {
             return afterFailure(
                 now: now, budget: budget, retry: retry, event: "attempt_reconciled", detail: detail,
                 reconcileNow: false)
-        case .undetermined(let reason):
-            detail["finding"] = "undetermined"
+        case .undecided(let reason) where now >= attempt.startedAt + settleAfter:
+            detail["finding"] = "undecided"
             detail["reason"] = .string(reason)
-            // Back off while the PSP stays undecided (or unreachable): it is asked again, not hammered.
+            let why = "capture outcome still undecided after the settle time: \(reason)"
+            move(to: .attention, reason: why, now: now)
+            nextActionAt = expiresAt
+            detail["next"] = "attention"
+            return Consequence(
+                event: "attempt_undecided", detail: detail,
+                alerts: [
+                    Alert(
+                        .reconciliationDrift, id,
+                        "the PSP's evidence does not decide whether the capture landed; a human must decide",
+                        ["psp": psp.rawValue, "finding": reason, "attempt": String(attempt.number)])
+                ])
+        case .undecided(let reason):
+            detail["finding"] = "undecided"
+            detail["reason"] = .string(reason)
+            // Asked again with back-off, and once more when the settle time is over.
+            let settlesAt = attempt.startedAt + settleAfter
+            nextActionAt = min(now + retry.delay(afterFailures: max(1, consecutiveFailures)), settlesAt)
+            detail["next_check_at"] = .string(nextActionAt!.rfc3339)
+            return Consequence(
+                event: "attempt_still_unknown", detail: detail,
+                alerts: [
+                    Alert(
+                        .outcomeUnknown, id, "capture outcome still unknown; will ask the PSP again",
+                        ["psp": psp.rawValue, "reason": reason])
+                ])
+        case .unanswered(let reason):
+            detail["finding"] = "unanswered"
+            detail["reason"] = .string(reason)
+            // Back off while the PSP cannot be asked: it is asked again, not hammered. Not evidence,
+            // so no settle time applies.
             nextActionAt =
                 now
                 + max(
@@ -207,10 +280,26 @@ extension Authorization {
                 event: "attempt_still_unknown", detail: detail,
                 alerts: [
                     Alert(
-                        .outcomeUnknown, id, "capture outcome still unknown; will ask the PSP again",
+                        .pspUnreachable, id, "the PSP could not be asked whether the capture landed",
                         ["psp": psp.rawValue, "reason": reason])
                 ])
         }
+    }
+
+    /// An attempt that went to `attention` undecided has since shown up at the PSP as landed
+    /// (reconciliation asks again): adopt it. Nil when the authorization is in no such state.
+    public mutating func adoptLateLanding(
+        _ attempt: inout CaptureAttempt, pspReference: String?, landedAmount: Int64?, now: Instant
+    ) -> Consequence? {
+        guard state == .attention, attempt.state == .unknown else { return nil }
+        attempt.state = .applied
+        attempt.pspReference = pspReference ?? attempt.pspReference
+        return recordLanded(
+            attempt, landedAmount: landedAmount, capturedTotal: nil, now: now, event: "attempt_reconciled",
+            detail: [
+                "attempt": .integer(Int64(attempt.number)), "reference": .string(attempt.reference),
+                "finding": "landed", "psp_reference": .optional(attempt.pspReference), "from": "attention",
+            ])
     }
 
     /// It lapsed uncaptured.
@@ -255,26 +344,53 @@ extension Authorization {
             ])
     }
 
+    /// The attempt landed. What the PSP reports beyond what was asked — a capture larger than the
+    /// attempt, or a captured total the recorded attempts do not explain — is drift: recorded as the
+    /// PSP's truth, and a human is asked.
     private mutating func recordLanded(
-        _ attempt: CaptureAttempt, capturedTotal: Int64?, now: Instant, event: String, detail: AuditDetail
+        _ attempt: CaptureAttempt, landedAmount: Int64?, capturedTotal: Int64?, now: Instant, event: String,
+        detail: AuditDetail
     ) -> Consequence {
         var detail = detail
-        let total = capturedTotal ?? (capturedAmount + attempt.amount)
+        let took = landedAmount ?? attempt.amount
+        let expected = capturedAmount + took
+        let total = capturedTotal ?? expected
+        var surprise: String?
+        if took > attempt.amount {
+            surprise = "the PSP captured \(took) for an attempt of \(attempt.amount)"
+        } else if total > expected {
+            surprise =
+                "the PSP's captured total (\(total)) is more than the recorded attempts explain (\(expected))"
+        }
         capturedAmount = min(max(total, capturedAmount), amount.minorUnits)
         consecutiveFailures = 0
         requestedAmount = nil
-        move(to: remainingAmount == 0 ? .captured : .partiallyCaptured, reason: nil, now: now)
-        nextActionAt = nil
         detail["captured_amount"] = .integer(capturedAmount)
-        detail["amount"] = .integer(attempt.amount)
-        return Consequence(event: event, detail: detail)
+        detail["amount"] = .integer(took)
+        guard let surprise else {
+            move(to: remainingAmount == 0 ? .captured : .partiallyCaptured, reason: nil, now: now)
+            nextActionAt = nil
+            return Consequence(event: event, detail: detail)
+        }
+        detail["drift"] = .string(surprise)
+        move(to: .attention, reason: surprise, now: now)
+        // Nothing more is captured automatically; it waits for a human (or its expiry).
+        nextActionAt = remainingAmount == 0 ? nil : expiresAt
+        return Consequence(
+            event: event, detail: detail,
+            alerts: [
+                Alert(
+                    .reconciliationDrift, id,
+                    "the PSP captured more than the daemon asked for; a human must decide",
+                    ["psp": psp.rawValue, "finding": surprise])
+            ])
     }
 
     /// After a failed attempt: retry on the schedule, or stop when the budget is spent; warn when one
     /// automatic attempt is left.
     private mutating func afterFailure(
         now: Instant, budget: CaptureBudget, retry: RetrySchedule, event: String, detail: AuditDetail,
-        reconcileNow: Bool
+        reconcileNow: Bool, notBefore: Instant? = nil
     ) -> Consequence {
         var detail = detail
         switch budget.decide(consecutiveFailures: consecutiveFailures, grantedAttempts: grantedAttempts) {
@@ -293,7 +409,8 @@ extension Authorization {
                 reconcileNow
                 ? now
                 : (retry.nextAttempt(
-                    afterFailures: consecutiveFailures, now: now, deadline: deadline, expiresAt: expiresAt)
+                    afterFailures: consecutiveFailures, now: now, deadline: deadline, expiresAt: expiresAt,
+                    notBefore: notBefore)
                     ?? expiresAt)
             detail["next_attempt_at"] = .string(nextActionAt!.rfc3339)
             var alerts: [Alert] = []

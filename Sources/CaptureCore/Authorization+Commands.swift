@@ -78,10 +78,47 @@ extension Authorization {
         grantedAttempts += 1
         move(to: .retrying, reason: "operator granted one more attempt", now: now)
         nextActionAt = now
+        // A policy that never captures by itself (`manual`) captures on a retry only because the
+        // operator asked for it: what remains, once. Without this the retry would be due and never
+        // acted on.
+        if !draft.capture.capturesAutomatically && requestedAmount == nil {
+            requestedAmount = remainingAmount
+        }
         return [
             "consecutive_failures": .integer(Int64(consecutiveFailures)),
             "granted_attempts": .integer(Int64(grantedAttempts)),
         ]
+    }
+
+    /// An operator who checked the PSP's back office settles an attempt whose outcome is unknown
+    /// (`capturectl resolve ID --landed|--not-landed --note TEXT`). `attempt` must be the latest one.
+    public mutating func resolveByOperator(
+        _ attempt: inout CaptureAttempt, landed: Bool, note: String, now: Instant, budget: CaptureBudget,
+        retry: RetrySchedule
+    ) throws(CommandError) -> Consequence {
+        let trimmed = note.trimmingWhitespace
+        guard !trimmed.isEmpty else { throw CommandError(.invalidInput, "note: must not be empty") }
+        guard attempt.state == .unknown, state == .unknown || state == .attention else {
+            throw CommandError(
+                .invalidState,
+                "\(id) has no capture attempt whose outcome is unknown (it is \(state), its latest attempt \(attempt.state.rawValue))"
+            )
+        }
+        var consequence: Consequence
+        if landed {
+            consequence = resolveUnknown(
+                &attempt, finding: .landed(pspReference: nil, amount: nil), now: now, settleAfter: .zero,
+                budget: budget, retry: retry)
+        } else {
+            if state == .attention { move(to: .retrying, reason: "resolved by an operator", now: now) }
+            consequence = resolveUnknown(
+                &attempt, finding: .notLanded(reason: "an operator checked the PSP"), now: now,
+                settleAfter: .zero, budget: budget, retry: retry)
+        }
+        consequence.event = "attempt_resolved"
+        consequence.detail["note"] = .string(trimmed)
+        consequence.detail["finding"] = landed ? "landed" : "not_landed"
+        return consequence
     }
 
     /// Moves to another state, enforcing the state machine.

@@ -43,6 +43,10 @@ public struct CaptureDaemon: Sendable {
     }
 
     private func runServices() async throws {
+        // One daemon per database, before anything is read or written: a second one would turn the
+        // first one's attempts in flight into unknown outcomes.
+        let lock = try DaemonLock(databasePath: configuration.database)
+        defer { withExtendedLifetime(lock) {} }
         let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
         let startedAt = clock.now()
         let alerts = AlertRaiser(
@@ -72,7 +76,8 @@ public struct CaptureDaemon: Sendable {
             Reconciler(
                 database: database, providers: providers, clock: clock,
                 interval: configuration.reconcileInterval,
-                requestsPerSecond: configuration.reconcileRequestsPerSecond, alerts: alerts, logger: logger),
+                requestsPerSecond: configuration.reconcileRequestsPerSecond,
+                settleAfter: configuration.settleAfter, alerts: alerts, logger: logger),
             DeadlineWatch(
                 database: database, clock: clock, warnBefore: configuration.warnBefore,
                 checkInterval: DeadlineWatch.checkInterval(warnBefore: configuration.warnBefore),

@@ -154,27 +154,32 @@ struct CaptureExecutor: Sendable {
         alerts.raise(mutation.consequence.alerts)
     }
 
-    /// An unknown outcome: ask the PSP whether the attempt landed before anything else happens.
+    /// An unknown outcome: ask the PSP whether the attempt landed before anything else happens, and
+    /// let ``UnknownOutcomeProcedure`` judge what it said.
     private func reconcileUnknown(_ attempt: CaptureAttempt, _ authorization: Authorization) async throws {
         guard let provider = providers.providers[authorization.psp] else { return }
-        let finding: AttemptFinding
-        var capturedTotal: Int64?
+        let evidence: CaptureEvidence?
+        var failure = ""
         do {
-            let snapshot = try await provider.payment(authorization.locator)
-            finding = snapshot.finding(for: attempt, locallyCaptured: authorization.capturedAmount)
-            if case .landed = finding {
-                capturedTotal = snapshot.capturedAmount > 0 ? snapshot.capturedAmount : nil
-            }
+            evidence = try await provider.payment(authorization.locator).evidence
         } catch {
-            finding = .undetermined(reason: "the PSP could not be asked: \(error)")
+            evidence = nil
+            failure = "\(error)"
         }
+        let attempts = try await database.attempts(of: authorization.id)
         let now = clock.now()
+        let finding =
+            evidence.map {
+                UnknownOutcomeProcedure.decide(
+                    attempt, attempts: attempts, recordedCaptured: authorization.capturedAmount, evidence: $0,
+                    now: now, settleAfter: configuration.settleAfter)
+            } ?? .unanswered(reason: "the PSP could not be asked: \(failure)")
         let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, latest in
-            guard current.state == .unknown, var recorded = latest, recorded.number == attempt.number else {
-                return nil
-            }
+            guard current.state == .unknown, current.capturedAmount == authorization.capturedAmount,
+                var recorded = latest, recorded.number == attempt.number, recorded.state == .unknown
+            else { return nil }
             let consequence = current.resolveUnknown(
-                &recorded, finding: finding, capturedTotal: capturedTotal, now: now,
+                &recorded, finding: finding, now: now, settleAfter: configuration.settleAfter,
                 budget: configuration.budget(for: current.psp), retry: configuration.scheduler.retry)
             return Mutation(consequence, updateAttempt: recorded)
         }

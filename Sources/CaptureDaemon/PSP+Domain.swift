@@ -8,7 +8,7 @@ extension CaptureOutcome {
         case .captured(let receipt):
             return .captured(
                 pspReference: receipt.transactionID ?? receipt.transactionNumber.map(String.init),
-                capturedTotal: receipt.capturedAmount)
+                capturedTotal: receipt.capturedAmount, amount: receipt.amount)
         case .refused(let refusal):
             return .refused(
                 errorType: refusal.errorType.map { "\(refusal.cause.rawValue) (\($0))" }
@@ -21,7 +21,8 @@ extension CaptureOutcome {
             case .rateLimited, .operationBlocked: unreachable = false
             }
             return .transient(
-                reason: failure.description, retryAfter: failure.retryAfter, unreachable: unreachable)
+                reason: failure.description, retryAfter: failure.retryAfter, unreachable: unreachable,
+                countsTowardLock: failure.countsTowardLock)
         case .unknown(let unknown):
             return .unknown(reason: unknown.description)
         }
@@ -47,27 +48,35 @@ extension PaymentSnapshot {
             currency: currency.isEmpty ? nil : currency, canCapture: psp == .swedbankPay ? canCapture : nil)
     }
 
-    /// Did the attempt with this reference land? Swedbank Pay echoes the payeeReference; Bambora may
-    /// echo it as the capture's comment, and otherwise only the captured total can tell.
-    func finding(for attempt: CaptureAttempt, locallyCaptured: Int64) -> AttemptFinding {
-        if let transaction = captures.first(where: { $0.reference == attempt.reference }) {
-            switch transaction.state {
-            case .completed: return .landed(pspReference: transaction.id)
-            case .failed: return .notLanded(reason: "the PSP holds the attempt as failed")
-            case .initialized, .awaitingActivity, .other:
-                return .undetermined(reason: "the PSP holds the attempt as \(transaction.state)")
-            }
+    /// What the PSP shows about the payment's captures, as evidence for ``UnknownOutcomeProcedure``.
+    var evidence: CaptureEvidence {
+        CaptureEvidence(
+            echoesReferences: psp == .swedbankPay,
+            captures: captures.map { transaction in
+                let state: CaptureEvidence.Capture.State
+                switch transaction.state {
+                case .completed: state = .completed
+                case .failed: state = .failed
+                case .initialized, .awaitingActivity, .other: state = .pending
+                }
+                return CaptureEvidence.Capture(
+                    id: transaction.id, reference: transaction.reference, amount: transaction.amount,
+                    state: state, at: transaction.timestamp.flatMap(Instant.init(pspTimestamp:)))
+            },
+            capturedTotal: capturedAmount)
+    }
+}
+
+extension Instant {
+    /// A PSP's timestamp: RFC 3339, or the same without a zone (then UTC), as Bambora sometimes sends.
+    init?(pspTimestamp text: String) {
+        if let parsed = Instant(rfc3339: text) {
+            self = parsed
+        } else if let parsed = Instant(rfc3339: text + "Z") {
+            self = parsed
+        } else {
+            return nil
         }
-        if psp == .swedbankPay {
-            return .notLanded(reason: "the PSP has no capture with the attempt's reference")
-        }
-        if capturedAmount >= locallyCaptured + attempt.amount {
-            return .landed(pspReference: nil)
-        }
-        if capturedAmount == locallyCaptured {
-            return .notLanded(reason: "the PSP's captured total did not change")
-        }
-        return .undetermined(reason: "the PSP's captured total (\(capturedAmount)) matches neither outcome")
     }
 }
 

@@ -14,6 +14,8 @@ struct Reconciler: Service {
     let clock: any WallClock
     let interval: Duration
     let requestsPerSecond: Int
+    /// `reconcile.settle_after`, for the unknown-outcome procedure.
+    let settleAfter: Duration
     let alerts: AlertRaiser
     let logger: Logger
 
@@ -56,26 +58,45 @@ struct Reconciler: Service {
         do {
             snapshot = try await provider.payment(authorization.locator)
         } catch let error where error == .notFound {
-            return try adopt(authorization, view: nil, notFound: true)
+            return try adopt(authorization, snapshot: nil, attempts: [], notFound: true)
         } catch {
             logger.debug(
                 "reconciliation could not read a payment",
                 metadata: ["authorization": "\(authorization.id)", "error": "\(error)"])
             return false
         }
-        return try adopt(authorization, view: snapshot.view, notFound: false)
+        // An authorization in attention may hold an attempt left undecided: the procedure judges it
+        // against every recorded attempt.
+        let attempts =
+            authorization.state == .attention ? try await database.attempts(of: authorization.id) : []
+        return try adopt(authorization, snapshot: snapshot, attempts: attempts, notFound: false)
     }
 
-    private func adopt(_ authorization: Authorization, view: PaymentView?, notFound: Bool) throws -> Bool {
+    private func adopt(
+        _ authorization: Authorization, snapshot: PaymentSnapshot?, attempts: [CaptureAttempt], notFound: Bool
+    ) throws -> Bool {
         let now = clock.now()
-        let committed = try database.mutate(id: authorization.id, now: now) { current, _ in
+        let committed = try database.mutate(id: authorization.id, now: now) { current, latest in
             // Only what the PSP said about the authorization as it was when asked: if it changed in
             // between (a capture landed), the next sweep looks again.
             guard current == authorization else { return nil }
             if notFound {
                 return current.reconcileNotFound(now: now).map { Mutation($0) }
             }
-            return view.flatMap { current.reconcile(with: $0, now: now) }.map { Mutation($0) }
+            guard let snapshot else { return nil }
+            if var attempt = latest, attempt.state == .unknown {
+                // Only the unknown-outcome procedure may judge an attempt whose outcome is unknown;
+                // a landing it proves is adopted, anything else waits for a human.
+                guard current.state == .attention, attempt.number == attempts.last?.number,
+                    case .landed(let pspReference, let amount) = UnknownOutcomeProcedure.decide(
+                        attempt, attempts: attempts, recordedCaptured: current.capturedAmount,
+                        evidence: snapshot.evidence, now: now, settleAfter: settleAfter),
+                    let consequence = current.adoptLateLanding(
+                        &attempt, pspReference: pspReference, landedAmount: amount, now: now)
+                else { return nil }
+                return Mutation(consequence, updateAttempt: attempt)
+            }
+            return current.reconcile(with: snapshot.view, now: now).map { Mutation($0) }
         }
         guard let (updated, mutation) = committed else { return false }
         logger.notice(

@@ -28,6 +28,46 @@ extension CaptureDatabase {
         }
     }
 
+    /// Applies an operator command that settles the latest attempt of one authorization (`capturectl
+    /// resolve`): the authorization, the attempt and the audit entry in one transaction, or nothing.
+    @discardableResult
+    public func applyToLatestAttempt(
+        to id: String, actor: Actor, now: Instant,
+        _ command: (inout Authorization, inout CaptureAttempt) throws(CommandError) ->
+            Authorization.Consequence
+    ) throws -> Authorization {
+        do {
+            return try pool.write { db in
+                guard var authorization = try AuthorizationRow.fetch(db, id: id) else {
+                    throw CommandError(.notFound, "no authorization with id \"\(id)\"")
+                }
+                guard var attempt = try CaptureDatabase.latestAttempt(db, id: id) else {
+                    throw CommandError(.invalidState, "\(id) has no capture attempt")
+                }
+                let consequence = try command(&authorization, &attempt)
+                try AuthorizationRow.update(db, authorization)
+                try CaptureDatabase.update(db, attempt)
+                try AuditLog.append(
+                    db, at: now, actor: actor, event: consequence.event, authorizationID: id,
+                    detail: consequence.detail)
+                return authorization
+            }
+        } catch let error as CommandError {
+            throw error
+        } catch {
+            throw StoreError.from(error, path: path)
+        }
+    }
+
+    /// Ids of the authorizations in `attention` for one PSP, in id order (`capturectl retry --all`).
+    public func attentionIDs(psp: PaymentServiceProvider) throws(StoreError) -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db, sql: "SELECT id FROM authorization WHERE state = 'attention' AND psp = ? ORDER BY id",
+                arguments: [psp.rawValue])
+        }
+    }
+
     /// Records an operator's acknowledgement: status stops being CRITICAL for what entered
     /// `attention` or `expired` before now.
     public func acknowledge(actor: Actor, note: String?, now: Instant) throws(StoreError) {

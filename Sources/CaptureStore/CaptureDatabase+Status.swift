@@ -48,12 +48,19 @@ extension CaptureDatabase {
                     sql:
                         "SELECT COUNT(*) FROM authorization WHERE state = 'expired' AND state_changed_at > ?",
                     arguments: [since]) ?? 0
+            // An unknown outcome that had already been unknown for the interval when an operator
+            // acknowledged is covered by that acknowledgement.
             let staleUnknown =
                 try Int.fetchOne(
                     db,
                     sql:
-                        "SELECT COUNT(*) FROM authorization WHERE state = 'unknown' AND state_changed_at < ?",
-                    arguments: [(now - reconcileInterval).millisecondsSinceEpoch]) ?? 0
+                        "SELECT COUNT(*) FROM authorization WHERE state = 'unknown' AND state_changed_at < ? AND state_changed_at >= ?",
+                    arguments: [
+                        (now - reconcileInterval).millisecondsSinceEpoch,
+                        acknowledged.map {
+                            (Instant(millisecondsSinceEpoch: $0) - reconcileInterval).millisecondsSinceEpoch
+                        } ?? Int64.min,
+                    ]) ?? 0
 
             let today = now.startOfUTCDay
             let dayMs: Int64 = 86_400_000

@@ -17,7 +17,7 @@ struct Capturectl: ParsableCommand {
             """,
         version: CaptureVersion.current,
         subcommands: [
-            Status.self, Add.self, Import.self, Show.self, Capture.self, Skip.self, Retry.self,
+            Status.self, Add.self, Import.self, Show.self, Capture.self, Skip.self, Retry.self, Resolve.self,
             Acknowledge.self,
             Audit.self,
         ]

@@ -3,6 +3,7 @@ import CaptureConfig
 import CaptureCore
 import CaptureDaemon
 import CaptureLogging
+import CaptureStore
 import Foundation
 import Logging
 
@@ -12,7 +13,7 @@ struct Run: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 after a graceful shutdown (SIGTERM, SIGINT); 78 when the configuration cannot be \
             honoured (nothing was touched); 1 when the database failed (systemd restarts it; recovery resumes \
-            from what was recorded).
+            from what was recorded), or when another daemon already runs on the same database.
             """)
 
     @Option(
@@ -48,6 +49,15 @@ struct Run: AsyncParsableCommand {
             logger: logger)
         do {
             try await daemon.run()
+        } catch let error as DaemonLock.Failure {
+            if case .held(let pid) = error.code {
+                logger.critical(
+                    "another captured daemon is running on this database; one daemon per database",
+                    metadata: ["holder_pid": "\(pid.map(String.init) ?? "unknown")", "lock": "\(error.path)"])
+            } else {
+                logger.critical("captured cannot take the daemon lock", metadata: ["error": "\(error)"])
+            }
+            throw ExitCode.failure
         } catch {
             logger.critical("captured stopped on an error", metadata: ["error": "\(error)"])
             throw ExitCode.failure

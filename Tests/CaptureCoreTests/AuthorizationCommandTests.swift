@@ -172,6 +172,21 @@ struct AuthorizationCommandTests {
                 grantedAttempts: authorization.grantedAttempts) == .granted)
     }
 
+    @Test("a retry of a manual authorization in attention is acted on once, not picked every pass")
+    func grantRetryManual() throws {
+        var record = bamboraRecord()
+        record["capture"] = "manual"
+        var (authorization, _) = Authorization.register(
+            validDraft(record)!, rules: .init(safetyMargin: .hours(24)), now: instant("2026-11-21T09:31:00Z"))
+        authorization.state = .attention
+        authorization.consecutiveFailures = 3
+        _ = try authorization.grantRetry(budget: Self.bamboraBudget, now: Self.now)
+        #expect(authorization.requestedAmount == authorization.remainingAmount)
+        #expect(
+            authorization.dueAction(now: Self.now, budget: Self.bamboraBudget)
+                == .reconcileThenCapture(amount: authorization.remainingAmount, usesGrant: true))
+    }
+
     @Test("grants accumulate")
     func grantsAccumulate() throws {
         var authorization = registeredAuthorization(state: .attention, consecutiveFailures: 7)

@@ -59,7 +59,8 @@ struct CaptureProtocolTests {
     func captured() {
         var (authorization, attempt) = inFlight(failures: 2)
         let consequence = authorization.finishAttempt(
-            &attempt, outcome: .captured(pspReference: "T-1", capturedTotal: nil), now: Self.deadline,
+            &attempt, outcome: .captured(pspReference: "T-1", capturedTotal: nil, amount: 10_000),
+            now: Self.deadline,
             budget: Self.swedbankBudget, retry: Self.retry)
         #expect(authorization.state == .captured)
         #expect(authorization.capturedAmount == 10_000)
@@ -81,7 +82,8 @@ struct CaptureProtocolTests {
             number: 1, reference: "R", amount: 4_000, usesGrant: false, now: Self.deadline,
             lease: .seconds(90))
         _ = authorization.finishAttempt(
-            &attempt, outcome: .captured(pspReference: nil, capturedTotal: 4_000), now: Self.deadline,
+            &attempt, outcome: .captured(pspReference: nil, capturedTotal: 4_000, amount: 4_000),
+            now: Self.deadline,
             budget: Self.bamboraBudget, retry: Self.retry)
         #expect(authorization.state == .partiallyCaptured)
         #expect(authorization.remainingAmount == 6_000)
@@ -158,7 +160,9 @@ struct CaptureProtocolTests {
         var (authorization, attempt) = inFlight(failures: 1)
         let now = Self.deadline - .hours(5)
         let quiet = authorization.finishAttempt(
-            &attempt, outcome: .transient(reason: "429", retryAfter: .seconds(120), unreachable: false),
+            &attempt,
+            outcome: .transient(
+                reason: "429", retryAfter: .seconds(120), unreachable: false, countsTowardLock: false),
             now: now,
             budget: Self.swedbankBudget, retry: Self.retry)
         #expect(authorization.state == .retrying)
@@ -167,7 +171,9 @@ struct CaptureProtocolTests {
         #expect(quiet.alerts.isEmpty)
         var (again, attempt2) = inFlight()
         let loud = again.finishAttempt(
-            &attempt2, outcome: .transient(reason: "connection refused", retryAfter: nil, unreachable: true),
+            &attempt2,
+            outcome: .transient(
+                reason: "connection refused", retryAfter: nil, unreachable: true, countsTowardLock: false),
             now: now,
             budget: Self.swedbankBudget, retry: Self.retry)
         #expect(loud.alerts.map(\.code) == [.pspUnreachable])
@@ -194,8 +200,8 @@ struct CaptureProtocolTests {
             &attempt, outcome: .unknown(reason: "timeout"), now: Self.deadline, budget: Self.swedbankBudget,
             retry: Self.retry)
         _ = authorization.resolveUnknown(
-            &attempt, finding: .landed(pspReference: "T-9"), capturedTotal: 10_000,
-            now: Self.deadline + .minutes(1),
+            &attempt, finding: .landed(pspReference: "T-9", amount: 10_000),
+            now: Self.deadline + .minutes(1), settleAfter: .minutes(5),
             budget: Self.swedbankBudget, retry: Self.retry)
         #expect(authorization.state == .captured)
         #expect(authorization.consecutiveFailures == 0)
@@ -211,26 +217,148 @@ struct CaptureProtocolTests {
             budget: Self.swedbankBudget,
             retry: Self.retry)
         _ = authorization.resolveUnknown(
-            &attempt, finding: .notLanded(reason: "absent"), capturedTotal: nil,
-            now: Self.deadline - .hours(3),
+            &attempt, finding: .notLanded(reason: "absent"),
+            now: Self.deadline - .hours(3), settleAfter: .minutes(5),
             budget: Self.swedbankBudget, retry: Self.retry)
         #expect(authorization.state == .retrying)
         #expect(authorization.consecutiveFailures == 1)
         #expect(attempt.state == .notApplied)
     }
 
-    @Test("still undetermined: stays unknown, asked again later, even past the expiry")
-    func unknownUndetermined() {
+    @Test(
+        "PSP unreachable while asking: stays unknown, asked again later, even past the settle time and expiry"
+    )
+    func unknownUnanswered() {
         var (authorization, attempt) = inFlight()
         _ = authorization.finishAttempt(
             &attempt, outcome: .unknown(reason: "timeout"), now: Self.deadline, budget: Self.swedbankBudget,
             retry: Self.retry)
         let later = Self.expiresAt + .hours(1)
-        _ = authorization.resolveUnknown(
-            &attempt, finding: .undetermined(reason: "Initialized"), capturedTotal: nil, now: later,
-            budget: Self.swedbankBudget, retry: Self.retry)
+        let consequence = authorization.resolveUnknown(
+            &attempt, finding: .unanswered(reason: "connection refused"), now: later,
+            settleAfter: .minutes(5), budget: Self.swedbankBudget, retry: Self.retry)
         #expect(authorization.state == .unknown)
         #expect(authorization.nextActionAt! > later)
+        #expect(consequence.alerts.map(\.code) == [.pspUnreachable])
+    }
+
+    @Test("undecided before the settle time: asked again, at the settle time at the latest")
+    func undecidedBeforeSettle() {
+        var (authorization, attempt) = inFlight(failures: 2)
+        _ = authorization.finishAttempt(
+            &attempt, outcome: .unknown(reason: "timeout"), now: Self.deadline, budget: Self.swedbankBudget,
+            retry: Self.retry)
+        let consequence = authorization.resolveUnknown(
+            &attempt, finding: .undecided(reason: "not listed yet"), now: Self.deadline + .seconds(40),
+            settleAfter: .minutes(5), budget: Self.swedbankBudget, retry: Self.retry)
+        #expect(authorization.state == .unknown)
+        #expect(authorization.nextActionAt! <= attempt.startedAt + .minutes(5))
+        #expect(authorization.nextActionAt! > Self.deadline + .seconds(40))
+        #expect(consequence.event == "attempt_still_unknown")
+    }
+
+    @Test("undecided after the settle time: attention with reconciliation_drift, never a retry")
+    func undecidedAfterSettle() {
+        var (authorization, attempt) = inFlight()
+        _ = authorization.finishAttempt(
+            &attempt, outcome: .unknown(reason: "timeout"), now: Self.deadline, budget: Self.swedbankBudget,
+            retry: Self.retry)
+        let consequence = authorization.resolveUnknown(
+            &attempt, finding: .undecided(reason: "Initialized"), now: Self.deadline + .minutes(6),
+            settleAfter: .minutes(5), budget: Self.swedbankBudget, retry: Self.retry)
+        #expect(authorization.state == .attention)
+        #expect(attempt.state == .unknown)
+        #expect(consequence.alerts.map(\.code) == [.reconciliationDrift])
+        #expect(authorization.dueAction(now: Self.deadline + .hours(2), budget: Self.swedbankBudget) == .none)
+        // It shows up later as landed: adopted, once.
+        let adopted = authorization.adoptLateLanding(
+            &attempt, pspReference: "T-7", landedAmount: 10_000, now: Self.deadline + .hours(3))
+        #expect(adopted?.event == "attempt_reconciled")
+        #expect(authorization.state == .captured)
+        #expect(authorization.capturedAmount == 10_000)
+        #expect(attempt.state == .applied)
+    }
+
+    @Test("a capture larger than asked, or a total the attempts do not explain, is drift, not success")
+    func surpriseIsDrift() {
+        var authorization = registeredAuthorization(psp: .bambora, amount: 10_000)
+        _ = try? authorization.requestCapture(amount: 4_000, now: Self.deadline)
+        var (attempt, _) = authorization.beginAttempt(
+            number: 1, reference: "R", amount: 4_000, usesGrant: false, now: Self.deadline,
+            lease: .seconds(90))
+        var consequence = authorization.finishAttempt(
+            &attempt, outcome: .captured(pspReference: "op", capturedTotal: 8_000, amount: 4_000),
+            now: Self.deadline, budget: Self.bamboraBudget, retry: Self.retry)
+        #expect(authorization.state == .attention)
+        #expect(authorization.capturedAmount == 8_000)
+        #expect(consequence.alerts.map(\.code) == [.reconciliationDrift])
+        #expect(attempt.state == .captured)
+
+        var (other, otherAttempt) = inFlight(psp: .bambora, amount: 4_000)
+        consequence = other.finishAttempt(
+            &otherAttempt, outcome: .captured(pspReference: "op", capturedTotal: nil, amount: 5_000),
+            now: Self.deadline, budget: Self.bamboraBudget, retry: Self.retry)
+        #expect(other.state == .attention)
+        #expect(consequence.alerts.map(\.code) == [.reconciliationDrift])
+    }
+
+    @Test("Swedbank Pay 429 or 503 to a capture POST counts toward the lock; the budget stops before it")
+    func countedTransient() {
+        var (authorization, attempt) = inFlight(failures: 2)
+        let now = Self.deadline - .hours(5)
+        let consequence = authorization.finishAttempt(
+            &attempt,
+            outcome: .transient(
+                reason: "429", retryAfter: .seconds(2), unreachable: false, countsTowardLock: true),
+            now: now, budget: Self.swedbankBudget, retry: Self.retry)
+        #expect(authorization.consecutiveFailures == 3)
+        #expect(authorization.state == .attention)
+        #expect(consequence.alerts.map(\.code).contains(.captureBudgetExhausted))
+    }
+
+    @Test("a capture that never reached the PSP (no token, unreadable payment) counts for nothing")
+    func notSentCountsNothing() {
+        var (authorization, attempt) = inFlight(failures: 2)
+        let consequence = authorization.finishAttempt(
+            &attempt,
+            outcome: .refused(errorType: "unauthorized", countsTowardLock: false, needsReconciliation: false),
+            now: Self.deadline - .hours(5), budget: Self.swedbankBudget, retry: Self.retry)
+        #expect(authorization.consecutiveFailures == 2)
+        #expect(authorization.state == .retrying)
+        #expect(consequence.alerts.map(\.code) == [.pspUnreachable])
+    }
+
+    @Test("an operator settles an unknown attempt, with a note; only an unknown attempt can be settled")
+    func operatorResolves() throws {
+        var (authorization, attempt) = inFlight()
+        _ = authorization.finishAttempt(
+            &attempt, outcome: .unknown(reason: "timeout"), now: Self.deadline, budget: Self.swedbankBudget,
+            retry: Self.retry)
+        var copy = authorization
+        var copyAttempt = attempt
+        let landed = try authorization.resolveByOperator(
+            &attempt, landed: true, note: "seen in the back office", now: Self.deadline + .minutes(1),
+            budget: Self.swedbankBudget, retry: Self.retry)
+        #expect(authorization.state == .captured)
+        #expect(landed.event == "attempt_resolved")
+        #expect(landed.detail["note"] == "seen in the back office")
+        let notLanded = try copy.resolveByOperator(
+            &copyAttempt, landed: false, note: "not there", now: Self.deadline - .hours(3),
+            budget: Self.swedbankBudget, retry: Self.retry)
+        #expect(copy.state == .retrying)
+        #expect(copy.consecutiveFailures == 1)
+        #expect(copyAttempt.state == .notApplied)
+        #expect(notLanded.detail["finding"] == "not_landed")
+        #expect(throws: CommandError.self) {
+            try authorization.resolveByOperator(
+                &attempt, landed: true, note: "again", now: Self.deadline, budget: Self.swedbankBudget,
+                retry: Self.retry)
+        }
+        #expect(throws: CommandError.self) {
+            try copy.resolveByOperator(
+                &copyAttempt, landed: true, note: "  ", now: Self.deadline, budget: Self.swedbankBudget,
+                retry: Self.retry)
+        }
     }
 
     @Test("a crash mid-attempt: the attempt becomes unknown, counted, asked about at once")

@@ -21,63 +21,49 @@ struct PSPDomainTests {
             currency: "EUR", canCapture: true, captures: captures)
     }
 
-    func transaction(_ reference: String, _ state: CaptureTransactionState) -> CaptureTransaction {
+    func transaction(_ reference: String?, _ state: CaptureTransactionState, timestamp: String? = nil)
+        -> CaptureTransaction
+    {
         CaptureTransaction(
-            id: "/t/\(reference)", reference: reference, amount: 4_000, state: state, timestamp: nil)
+            id: "/t/\(reference ?? "x")", reference: reference, amount: 4_000, state: state,
+            timestamp: timestamp)
     }
 
-    @Test("Swedbank Pay: the attempt's payeeReference decides")
-    func swedbankByReference() {
-        #expect(
-            snapshot(psp: .swedbankPay, captured: 4_000, captures: [transaction("REF1", .completed)])
-                .finding(for: attempt, locallyCaptured: 0) == .landed(pspReference: "/t/REF1"))
-        guard
-            case .notLanded = snapshot(
-                psp: .swedbankPay, captured: 0, captures: [transaction("REF1", .failed)]
-            )
-            .finding(for: attempt, locallyCaptured: 0)
-        else {
-            Issue.record("a failed transaction is not landed")
-            return
-        }
-        guard
-            case .undetermined = snapshot(
-                psp: .swedbankPay, captured: 0, captures: [transaction("REF1", .initialized)]
-            )
-            .finding(for: attempt, locallyCaptured: 0)
-        else {
-            Issue.record("Initialized is undetermined, not failed")
-            return
-        }
-        // Another attempt's capture is not ours.
-        guard
-            case .notLanded = snapshot(
-                psp: .swedbankPay, captured: 4_000, captures: [transaction("OTHER", .completed)]
-            )
-            .finding(for: attempt, locallyCaptured: 0)
-        else {
-            Issue.record("a capture with another reference is not this attempt")
-            return
-        }
+    @Test(
+        "Swedbank Pay evidence: references echoed; Initialized and AwaitingActivity are pending, not failed")
+    func swedbankEvidence() {
+        let evidence = snapshot(
+            psp: .swedbankPay, captured: 4_000,
+            captures: [
+                transaction("REF1", .completed, timestamp: "2020-03-03T07:19:27.5636519Z"),
+                transaction("REF2", .failed), transaction("REF3", .initialized),
+                transaction("REF4", .awaitingActivity),
+            ]
+        ).evidence
+        #expect(evidence.echoesReferences)
+        #expect(evidence.capturedTotal == 4_000)
+        #expect(evidence.captures.map(\.state) == [.completed, .failed, .pending, .pending])
+        #expect(evidence.captures[0].at == Instant(rfc3339: "2020-03-03T07:19:27.563Z"))
+        #expect(evidence.captures[0].reference == "REF1")
     }
 
-    @Test("Bambora without echoed references: the captured total decides")
-    func bamboraByTotal() {
+    @Test("Bambora evidence: no references relied on; timestamps without a zone are UTC")
+    func bamboraEvidence() {
+        let evidence = snapshot(
+            psp: .bambora, captured: 4_000,
+            captures: [transaction(nil, .completed, timestamp: "2016-10-13T11:16:21.337")]
+        ).evidence
+        #expect(!evidence.echoesReferences)
+        #expect(evidence.captures[0].at == Instant(rfc3339: "2016-10-13T11:16:21.337Z"))
+        // A late landing is judged by the procedure from this evidence: landed.
+        let unknown = CaptureAttempt(
+            authorizationID: "o", number: 1, reference: "R", amount: 4_000, state: .unknown,
+            startedAt: Instant(rfc3339: "2016-10-13T11:16:20Z")!)
         #expect(
-            snapshot(psp: .bambora, captured: 4_000).finding(for: attempt, locallyCaptured: 0)
-                == .landed(pspReference: nil))
-        guard case .notLanded = snapshot(psp: .bambora, captured: 0).finding(for: attempt, locallyCaptured: 0)
-        else {
-            Issue.record("an unchanged total means it did not land")
-            return
-        }
-        guard
-            case .undetermined = snapshot(psp: .bambora, captured: 1_000).finding(
-                for: attempt, locallyCaptured: 0)
-        else {
-            Issue.record("a total that fits neither outcome is undetermined")
-            return
-        }
+            UnknownOutcomeProcedure.decide(
+                unknown, attempts: [unknown], recordedCaptured: 0, evidence: evidence,
+                now: Instant(rfc3339: "2016-10-13T11:17:00Z")!, settleAfter: .seconds(300))
+                == .landed(pspReference: "/t/x", amount: 4_000))
     }
 
     @Test("a partial capture carries VAT in proportion, rounded half up; a full one all of it")
@@ -113,7 +99,7 @@ struct PSPDomainTests {
                     errorType: "declined (acquirererror)", countsTowardLock: true, needsReconciliation: false)
         )
         guard
-            case .transient(_, let retryAfter, let unreachable) = CaptureOutcome.transient(
+            case .transient(_, let retryAfter, let unreachable, false) = CaptureOutcome.transient(
                 TransientFailure(cause: .rateLimited, httpStatus: 429, retryAfter: .seconds(2))
             ).attemptOutcome
         else {
@@ -123,8 +109,10 @@ struct PSPDomainTests {
         #expect(retryAfter == .seconds(2))
         #expect(!unreachable)
         guard
-            case .transient(_, _, true) = CaptureOutcome.transient(TransientFailure(cause: .connectionFailed))
-                .attemptOutcome
+            case .transient(_, _, true, false) = CaptureOutcome.transient(
+                TransientFailure(cause: .connectionFailed)
+            )
+            .attemptOutcome
         else {
             Issue.record("connection refused is transient and unreachable")
             return
