@@ -151,15 +151,18 @@ extension Authorization {
             var consequence = afterFailure(
                 now: now, budget: budget, retry: retry, event: "capture_not_applied", detail: detail,
                 reconcileNow: false, notBefore: retryAfter.map { now + $0 })
-            consequence.alerts.insert(
-                Alert(
-                    unreachable ? .pspUnreachable : .captureFailed, id,
-                    "the PSP did not take the capture; it may count it as a failed attempt",
-                    [
-                        "psp": psp.rawValue, "reason": reason,
-                        "consecutive_failures": String(consecutiveFailures),
-                    ]),
-                at: 0)
+            // "Come back later" is no incident of its own (the budget's alerts say when it matters);
+            // a PSP that cannot take captures at all is.
+            if unreachable {
+                consequence.alerts.insert(
+                    Alert(
+                        .pspUnreachable, id, "the PSP could not take the capture; it may count it as a failed attempt",
+                        [
+                            "psp": psp.rawValue, "reason": reason,
+                            "consecutive_failures": String(consecutiveFailures),
+                        ]),
+                    at: 0)
+            }
             return consequence
         case .transient(let reason, let retryAfter, let unreachable, false):
             attempt.state = .transient

@@ -108,8 +108,13 @@ struct CrashLoop {
                     ? .deadline : roll < 85 ? .manualRequested : roll < 93 ? .manualPartial : .manualIdle
             var faults: [SimulatedFault] = []
             if Int.random(in: 0..<3, using: &random) == 0 {
-                switch Int.random(in: 0..<8, using: &random) {
+                switch Int.random(in: 0..<11, using: &random) {
                 case 0: faults = [.slow(milliseconds: 300)]
+                // Applied only after the client gave up (within reconcile.settle_after).
+                case 8: faults = [.lateLanding(milliseconds: 2_000)]
+                // Swedbank Pay may count these toward its lock.
+                case 9: faults = [.serverError(status: 503, retryAfterSeconds: 1)]
+                case 10: faults = [.rateLimited(retryAfterSeconds: 1), .lateLanding(milliseconds: 1_500)]
                 case 1: faults = [.applyThenLate(milliseconds: 1500)]
                 case 2: faults = [.applyThenDrop]
                 case 3: faults = [.serverError()]

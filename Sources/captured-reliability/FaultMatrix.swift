@@ -59,17 +59,29 @@ struct FaultMatrix {
             make("5xx, 5xx, malformed", [.serverError(), .serverError(), .malformedJSON]),
             make("409, 429, slow", [.blocked, .rateLimited(retryAfterSeconds: 1), .slow(milliseconds: 300)]),
         ]
+        all.append(make("late landing", [.lateLanding(milliseconds: 2_000)], alert: "outcome_unknown"))
+        all.append(make("5xx, late landing", [.serverError(), .lateLanding(milliseconds: 1_500)]))
         if psp == .swedbankpay {
-            // The simulator's `Initialized` transaction never completes: the outcome stays unknown, so
-            // the daemon must not try again (that could capture twice) and must say so.
+            // `Initialized` first, `Completed` later: the landing is adopted, never captured again.
             all.append(
                 make(
-                    "initialized (never completes)", [.initialized], state: "unknown",
+                    "initialized, completed later", [.initialized(resolvesTo: .completed, milliseconds: 1_500)],
                     alert: "outcome_unknown"))
+            // `Initialized` past the settle time: undecided, so a human decides; never a blind retry.
             all.append(
                 make(
-                    "5xx, initialized", [.serverError(), .initialized], state: "unknown",
-                    alert: "outcome_unknown"))
+                    "initialized (never decided)", [.initialized(resolvesTo: .failed, milliseconds: 600_000)],
+                    state: "attention", alert: "reconciliation_drift"))
+            all.append(
+                make(
+                    "5xx, initialized (never decided)",
+                    [.serverError(), .initialized(resolvesTo: .failed, milliseconds: 600_000)],
+                    state: "attention", alert: "reconciliation_drift"))
+            // Counted toward the lock by the PSP: the budget (3) stops before the fifth.
+            all.append(
+                make(
+                    "429 always", [], standing: .rateLimited(retryAfterSeconds: 1), state: "attention",
+                    alert: "capture_budget_exhausted"))
         }
         return all
     }
@@ -134,10 +146,11 @@ struct FaultMatrix {
             let expectedApplied = item.expectedState == "captured" ? 1 : 0
             report.expect(applied == expectedApplied, "\(item.psp) \(item.name): applied \(applied) times")
             report.expect(!locked, "\(item.psp) \(item.name): locked")
-            if item.expectedState == "unknown" {
+            // An outcome the PSP leaves undecided is never retried blindly: one capture call per fault.
+            if item.expectedState == "unknown" || item.name.contains("never decided") {
                 let calls = entries.filter { $0.source == "api" }.count
                 report.expect(
-                    calls == item.faults.count, "\(item.psp) \(item.name): \(calls) PSP calls while unknown")
+                    calls == item.faults.count, "\(item.psp) \(item.name): \(calls) PSP calls while undecided")
             }
             if let must = item.mustAlert {
                 report.expect(

@@ -28,6 +28,9 @@ struct DaemonSettings {
     var retryMax = "1s"
     var reconcile = "1s"
     var timeout = "800ms"
+    /// reconcile.settle_after: "did not land" is never concluded sooner. Late landings in the
+    /// faults come within it.
+    var settleAfter = "3s"
     var warnBefore = "10s"
     var budget = 3
     var maxConcurrent = 16
@@ -73,7 +76,7 @@ struct Workspace {
               safety_margin: \(settings.safetyMargin)
               max_concurrent_captures: \(settings.maxConcurrent)
               retry: { initial: \(settings.retryInitial), max: \(settings.retryMax) }
-            reconcile: { interval: \(settings.reconcile), requests_per_second: 500 }
+            reconcile: { interval: \(settings.reconcile), requests_per_second: 500, settle_after: \(settings.settleAfter) }
             alerts: { warn_before: \(settings.warnBefore), repeat_interval: 1h }
             psp:
               bambora:

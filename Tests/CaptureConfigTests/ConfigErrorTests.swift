@@ -28,6 +28,9 @@ struct ConfigErrorTests {
         Case(yaml: "reconcile: { interval: 15x }\n", key: "reconcile.interval", problem: "duration"),
         Case(yaml: "alerts: { warn_before: -1h }\n", key: "alerts.warn_before", problem: "duration"),
         Case(
+            yaml: "reconcile: { settle_after: 10s }\npsp: { swedbankpay: { token_file: t, timeout: 30s } }\n",
+            key: "reconcile.settle_after", problem: "at least psp.swedbankpay.timeout"),
+        Case(
             yaml: "scheduler: { poll_interval: 1ms }\n", key: "scheduler.poll_interval", problem: "at least"),
         Case(
             yaml: "scheduler: { retry: { initial: 1h, max: 30s } }\n", key: "scheduler.retry.max",

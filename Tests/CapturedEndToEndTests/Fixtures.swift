@@ -9,6 +9,8 @@ struct DaemonConfig {
     var retryInitial = "300ms"
     var retryMax = "1s"
     var reconcileInterval = "1s"
+    /// At least `timeout`: an unknown outcome is judged "not landed" no earlier than this.
+    var settleAfter = "3s"
     var warnBefore = "1h"
     var logLevel = "info"
     var logFormat = "logfmt"

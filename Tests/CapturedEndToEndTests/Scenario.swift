@@ -68,7 +68,7 @@ final class Scenario: @unchecked Sendable {
               safety_margin: \(config.safetyMargin)
               max_concurrent_captures: \(config.maxConcurrentCaptures)
               retry: { initial: \(config.retryInitial), max: \(config.retryMax) }
-            reconcile: { interval: \(config.reconcileInterval) }
+            reconcile: { interval: \(config.reconcileInterval), settle_after: \(config.settleAfter) }
             alerts: { warn_before: \(config.warnBefore) }
             psp:
               bambora:

@@ -75,30 +75,64 @@ struct UnknownOutcomeTests {
     }
 
     @Test(
-        "a Swedbank Pay capture left Initialized stays unknown: asked again and again, never captured again")
-    func initializedStaysUnknown() async throws {
-        let config = DaemonConfig(retryInitial: "200ms", retryMax: "400ms")
+        "a Swedbank Pay capture left Initialized stays unknown, asked again, never captured again; Completed later is adopted"
+    )
+    func initializedResolvesLater() async throws {
+        let config = DaemonConfig(retryInitial: "200ms", retryMax: "400ms", settleAfter: "20s")
         try await withScenario("initialized", config: config) { scenario in
             let record = Record.swedbankPay("initialized-s", amount: 4_400)
             try await scenario.seed([record])
-            try await scenario.fault(record, enqueue: [.initialized])
+            try await scenario.fault(record, enqueue: [.initialized(resolvesTo: .completed, milliseconds: 4_000)])
             try await scenario.importRecords([record])
             try await scenario.startDaemon()
 
-            let shown = try await eventually("the PSP asked three times") {
+            let asked = try await eventually("the PSP asked three times") {
                 let shown = try await scenario.show(record.id)
                 return shown.audit.filter { $0.event == "attempt_still_unknown" }.count >= 3 ? shown : nil
             }
-            #expect(shown.state == "unknown")
-            #expect(shown.attempts.map(\.state) == ["unknown"])
-            #expect(shown.consecutiveFailures == 1)
-            let entries = try await scenario.ledger().entries(for: record.payment)
-            #expect(entries.map(\.outcome) == ["initialized"], "one capture call, never another")
+            #expect(asked.state == "unknown")
+            #expect(asked.consecutiveFailures == 1)
             #expect(scenario.alertCount("outcome_unknown", record.id) == 1, "a condition is raised once")
-            // Unknown for longer than reconcile.interval (1s): status is CRITICAL.
-            try await eventually("status CRITICAL") {
-                try await scenario.ctl("status").status == 2 ? () : nil
-            }
+            let shown = try await scenario.waitFor(record.id, "captured")
+            #expect(shown.attempts.map(\.state) == ["applied"])
+            #expect(shown.consecutiveFailures == 0)
+            let payment = try #require(try await scenario.ledger().payment(record.payment))
+            #expect(payment.appliedCaptures == 1)
+            #expect(try await scenario.ledger().entries(for: record.payment).count == 1, "one capture call")
+        }
+    }
+
+    @Test(
+        "undecided past the settle time goes to attention (reconciliation_drift), never to a retry; capturectl resolve settles it"
+    )
+    func undecidedThenResolved() async throws {
+        let config = DaemonConfig(retryInitial: "200ms", retryMax: "400ms", settleAfter: "2s")
+        try await withScenario("undecided", config: config) { scenario in
+            let record = Record.swedbankPay("undecided-s", amount: 4_500)
+            try await scenario.seed([record])
+            try await scenario.fault(record, enqueue: [.initialized(resolvesTo: .failed, milliseconds: 60_000)])
+            try await scenario.importRecords([record])
+            try await scenario.startDaemon()
+
+            let stuck = try await scenario.waitFor(record.id, "attention")
+            #expect(stuck.attempts.map(\.state) == ["unknown"])
+            #expect(stuck.audit.map(\.event).contains("attempt_undecided"))
+            try await scenario.waitForAlert("reconciliation_drift", record.id)
+            // Still one capture call: undecided is never retried blindly.
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await scenario.ledger().entries(for: record.payment).count == 1)
+            #expect(try await scenario.ctl("status").status == 2)
+
+            let bad = try await scenario.ctl("resolve", record.id, "--not-landed")
+            #expect(bad.status != 0, "the note is required")
+            let resolved = try await scenario.ctl(
+                "resolve", record.id, "--not-landed", "--note", "back office: transaction failed")
+            #expect(resolved.status == 0, "\(resolved)")
+            let shown = try await scenario.waitFor(record.id, "captured")
+            #expect(shown.attempts.map(\.state) == ["not_applied", "captured"])
+            #expect(shown.audit.contains { $0.event == "attempt_resolved" && $0.actor != "daemon" })
+            let again = try await scenario.ctl("resolve", record.id, "--landed", "--note", "twice")
+            #expect(again.status != 0, "nothing unknown is left to resolve")
         }
     }
 }
