@@ -6,23 +6,32 @@ import Synchronization
 ///
 /// Mint one per attempt and store it before sending, so that after a timeout the captures list
 /// tells whether that attempt landed.
+///
+/// Uniqueness never rests on the wall clock running forward, nor on this process's memory alone: a
+/// restart after the clock stepped back must not mint again what the previous process minted.
 public final class PayeeReferenceGenerator: Sendable {
     public enum Mode: Sendable, Hashable {
-        /// Up to 30 (default 30, at least 16) letters and digits: a time prefix in base 36, then
-        /// random characters.
+        /// Up to 30 (default 30, at least 16) letters and digits: a time prefix in base 36 (for
+        /// people reading them; uniqueness does not depend on it), then at least 7 random
+        /// characters (21, 125 bits, at the default length).
         case alphanumeric(length: Int = 30)
-        /// Exactly 12 digits: milliseconds since 2024-01-01 UTC, strictly increasing within the
-        /// process (good for one attempt per millisecond until 2055).
+        /// Exactly 12 digits: a sequence that starts at a random point of the 10¹² numbers when the
+        /// generator is made (wrapping around) and counts up by one. Two generators (two runs of the
+        /// daemon) collide only when their runs overlap on that circle: the chance is about
+        /// (references minted by both) / 10¹², whatever the clock did.
         case twelveDigits
     }
 
     public let mode: Mode
-    private let lastMillisecond = Mutex<Int64>(0)
-    private static let epoch2024: Int64 = 1_704_067_200_000
+    /// The next 12-digit value, from a random start.
+    private let nextNumber: Mutex<Int64>
+    private static let numberSpace: Int64 = 1_000_000_000_000
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
     public init(mode: Mode = .alphanumeric()) {
         self.mode = mode
+        var generator = SystemRandomNumberGenerator()
+        self.nextNumber = Mutex(Int64.random(in: 0..<Self.numberSpace, using: &generator))
     }
 
     public func next() -> String {
@@ -55,12 +64,12 @@ public final class PayeeReferenceGenerator: Sendable {
             }
             return reference
         case .twelveDigits:
-            let now = Int64(Date().timeIntervalSince1970 * 1000) - Self.epoch2024
-            let value = self.lastMillisecond.withLock { last -> Int64 in
-                last = max(last + 1, now)
-                return last
+            let value = self.nextNumber.withLock { next -> Int64 in
+                let value = next
+                next = (next + 1) % Self.numberSpace
+                return value
             }
-            let digits = String(value % 1_000_000_000_000)
+            let digits = String(value)
             return String(repeating: "0", count: max(0, 12 - digits.count)) + digits
         }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A payment as its PSP sees it now, normalized across PSPs.
 public struct PaymentSnapshot: Sendable, Hashable {
     public var psp: PSPName
@@ -72,26 +74,35 @@ public enum PaymentState: Sendable, Hashable, CustomStringConvertible {
 public struct CaptureTransaction: Sendable, Hashable {
     /// The PSP's id of the transaction (Swedbank Pay transaction id path; Bambora operation id).
     public var id: String
-    /// Our idempotency reference, when the PSP echoes it (Swedbank Pay `payeeReference`, Bambora
-    /// operation `comment`).
+    /// Our idempotency reference, when the PSP echoes it: Swedbank Pay's `payeeReference`. Bambora's
+    /// operations carry none of ours (`comment` is `null` in every documented answer); a `comment`
+    /// that does come is read, but nothing may rely on it: a Bambora attempt is recognised by
+    /// amount, time and the captured total.
     public var reference: String?
     public var amount: Int64
     public var state: CaptureTransactionState
-    /// The PSP's timestamp as sent (ISO 8601, precision varies).
+    /// The PSP's timestamp as sent (Swedbank Pay transaction `created`, Bambora operation
+    /// `timestamp`; ISO 8601, precision and zone vary).
     public var timestamp: String?
+    /// ``timestamp`` read leniently (``PSPTimestamp/parse(_:)``: with or without fractional
+    /// seconds, `Z`, an offset or no zone, which means UTC); `nil` when absent or unreadable.
+    public var occurredAt: Date?
 
+    /// - Parameter occurredAt: when the transaction happened; `nil` reads it from `timestamp`.
     public init(
         id: String,
         reference: String?,
         amount: Int64,
         state: CaptureTransactionState,
-        timestamp: String?
+        timestamp: String?,
+        occurredAt: Date? = nil
     ) {
         self.id = id
         self.reference = reference
         self.amount = amount
         self.state = state
         self.timestamp = timestamp
+        self.occurredAt = occurredAt ?? timestamp.flatMap(PSPTimestamp.parse)
     }
 }
 

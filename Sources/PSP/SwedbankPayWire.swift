@@ -143,7 +143,9 @@ struct SwedbankTransaction: Decodable, Sendable {
             reference: self.payeeReference,
             amount: self.amount ?? 0,
             state: CaptureTransactionState(swedbankPay: self.state ?? ""),
-            timestamp: self.updated ?? self.created
+            // When the capture happened: `created` (`updated` moves when an `Initialized`
+            // transaction resolves).
+            timestamp: self.created ?? self.updated
         )
     }
 }
