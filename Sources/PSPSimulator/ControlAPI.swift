@@ -11,6 +11,10 @@
 /// | `POST /_sim/revoke-tokens` | none | `200` |
 /// | `POST /_sim/reset` | none | `200` |
 /// | `GET /_sim/ledger` | none | `200` ``Ledger`` |
+///
+/// Faults are ``SimulatedFault``s: `{"kind": "lateLanding", "delayMilliseconds": 5000}`,
+/// `{"kind": "initialized", "resolvesTo": "Failed", "delayMilliseconds": 3000}`; an unknown kind or
+/// `resolvesTo` is a `400`.
 public enum ControlAPI {
     /// `POST /_sim/payments` → `201 {"psp": ..., "payment": ...}`.
     public struct CreatePayment: Codable, Sendable {

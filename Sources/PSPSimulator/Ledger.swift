@@ -9,19 +9,25 @@ public struct LedgerEntry: Codable, Sendable, Hashable {
     public var sequence: Int
     public var psp: SimulatedPSP
     public var payment: String
-    /// Bambora `comment`, Swedbank Pay `payeeReference`; `nil` when none was sent.
+    /// Bambora `comment` (recorded here only: Bambora's answers never echo it), Swedbank Pay
+    /// `payeeReference`; `nil` when none was sent.
     public var reference: String?
     public var amount: Int64
-    /// Whether money moved.
+    /// Whether money moved. For a `lateLanding` or an `initialized` attempt: whether it has so far
+    /// (see ``pending``).
     public var applied: Bool
-    /// `captured`, `refused`, `rejected`, `locked`, or the fault's kind.
+    /// `captured`, `refused`, `rejected`, `locked`, `unauthorized`, or the fault's kind.
     public var outcome: String
     /// The injected fault, if any.
     public var fault: String?
     /// `api` or `backOffice`.
     public var source: String
-    /// HTTP status answered (`nil` for back-office actions and dropped connections).
+    /// HTTP status answered (`nil` for back-office actions, dropped connections, and requests still
+    /// held).
     public var httpStatus: Int?
+    /// The attempt's fate is not decided yet: a `lateLanding` not landed, an `initialized`
+    /// transaction not resolved.
+    public var pending: Bool
 }
 
 /// Per-payment totals.
@@ -38,6 +44,8 @@ public struct LedgerPayment: Codable, Sendable, Hashable {
     public var cancelled: Bool
     public var expired: Bool
     public var pendingFaults: Int
+    /// Captures whose fate is not decided yet (held `lateLanding`s, unresolved `initialized`s).
+    public var pendingCaptures: Int
 }
 
 /// The simulator's record: every attempt and every payment's totals.

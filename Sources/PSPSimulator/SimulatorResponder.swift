@@ -22,9 +22,14 @@ struct SimulatorResponder: HTTPResponder {
             if self.latency > .zero { try await Task.sleep(for: self.latency) }
         }
         let rawPath = String(request.head.path?.split(separator: "?", maxSplits: 1).first ?? "")
-        let reply = await self.reply(request: request, rawPath: rawPath, body: body)
+        var reply = await self.reply(request: request, rawPath: rawPath, body: body)
         if let delay = reply.delay {
+            // A held `lateLanding` lands on time whether or not this task lives that long (the
+            // state applies what is due on its next use).
             try await Task.sleep(for: delay)
+        }
+        if let ticket = reply.landing {
+            reply = await self.state.landingReply(ticket)
         }
         var headers = HTTPFields()
         headers[.contentType] = reply.contentType

@@ -55,6 +55,7 @@ extension SimulatorState {
     func bamboraGet(merchant: String, reference: String, authorization: String?, apiVersion: String?)
         -> SimReply
     {
+        self.settle()
         if let failure = self.bamboraCheck(authorization: authorization, apiVersion: apiVersion) {
             return failure
         }
@@ -72,6 +73,7 @@ extension SimulatorState {
         apiVersion: String?,
         body: Data
     ) -> SimReply {
+        self.settle()
         if let failure = self.bamboraCheck(authorization: authorization, apiVersion: apiVersion) {
             return failure
         }
@@ -107,26 +109,26 @@ extension SimulatorState {
         }
 
         // State and amount checks come first: a payment that cannot be captured says so.
-        if payment.cancelled || (payment.expired && payment.apiCaptured == 0) || payment.remaining == 0 {
-            return refuse(
-                .bamboraProblem(
-                    422,
-                    "invalid_payment_state_transition",
-                    "Invalid payment state transition",
-                    "The payment is \(payment.bamboraState)."
-                ),
-                outcome: "rejected"
-            )
+        if let rejection = Self.bamboraRejection(payment, amount: 0) {
+            return refuse(rejection, outcome: "rejected")
         }
         if currency != payment.currency || amount <= 0 {
             return refuse(
                 .bamboraProblem(400, nil, "Bad request", "Invalid amount or currency."), outcome: "rejected")
         }
-        if amount > payment.remaining {
-            return refuse(
-                .bamboraProblem(402, "cannot_capture", "Cannot capture", "The amount exceeds what remains."),
-                outcome: "rejected"
-            )
+        if let rejection = Self.bamboraRejection(payment, amount: amount) {
+            return refuse(rejection, outcome: "rejected")
+        }
+        if let fault, fault.kind == .lateLanding, let delay = fault.delay {
+            // Held: nothing shows until it lands.
+            self.payments[key] = payment
+            let entry = self.record(
+                payment, reference: comment, amount: amount, applied: false, outcome: fault.kind.rawValue,
+                fault: fault, pending: true)
+            let ticket = self.schedule(
+                after: delay, key: key, amount: amount, reference: comment, entry: entry,
+                action: .bamboraLanding(merchant: merchant))
+            return SimReply(status: 201, body: Data(), delay: delay, landing: ticket)
         }
         if let fault, !fault.applies {
             switch fault.kind {
@@ -162,15 +164,7 @@ extension SimulatorState {
             }
         }
 
-        // Apply.
-        payment.captured += amount
-        payment.apiCaptured += amount
-        payment.appliedCaptures += 1
-        payment.consecutiveFailures = 0
-        payment.version += 1
-        payment.updated = Date()
-        payment.bamboraOperations.append(
-            .init(type: "Capture", amount: amount, currency: payment.currency, comment: comment))
+        Self.bamboraApply(&payment, amount: amount, at: Date())
         self.payments[key] = payment
         var reply = SimReply.json(201, self.bamboraJSON(payment, merchant: merchant))
         self.decorate(&reply, fault: fault)
@@ -184,6 +178,52 @@ extension SimulatorState {
             httpStatus: reply.drop ? nil : reply.status
         )
         return reply
+    }
+
+    /// Why `payment` cannot take a capture of `amount` now (422 or 402), or `nil`.
+    static func bamboraRejection(_ payment: SimPayment, amount: Int64) -> SimReply? {
+        if payment.cancelled || (payment.expired && payment.apiCaptured == 0) || payment.remaining == 0 {
+            return .bamboraProblem(
+                422,
+                "invalid_payment_state_transition",
+                "Invalid payment state transition",
+                "The payment is \(payment.bamboraState)."
+            )
+        }
+        if amount > payment.remaining {
+            return .bamboraProblem(
+                402, "cannot_capture", "Cannot capture", "The amount exceeds what remains.")
+        }
+        return nil
+    }
+
+    /// Money moves: a new `Capture` operation (which carries no reference of ours).
+    static func bamboraApply(_ payment: inout SimPayment, amount: Int64, at date: Date) {
+        payment.captured += amount
+        payment.apiCaptured += amount
+        payment.appliedCaptures += 1
+        payment.consecutiveFailures = 0
+        payment.version += 1
+        payment.updated = date
+        payment.bamboraOperations.append(
+            .init(type: "Capture", amount: amount, currency: payment.currency, timestamp: date))
+    }
+
+    /// A held `lateLanding` lands: applied if the payment can still take it, refused otherwise.
+    func bamboraLand(_ event: PendingCapture, merchant: String) -> SimReply {
+        guard var payment = self.payments[event.key] else {
+            return .bamboraProblem(404, "payment_not_found", "Payment not found")
+        }
+        if let rejection = Self.bamboraRejection(payment, amount: event.amount) {
+            payment.consecutiveFailures += 1
+            self.payments[event.key] = payment
+            self.settleEntry(event.entry, applied: false, httpStatus: rejection.status)
+            return rejection
+        }
+        Self.bamboraApply(&payment, amount: event.amount, at: event.at)
+        self.payments[event.key] = payment
+        self.settleEntry(event.entry, applied: true, httpStatus: 201)
+        return .json(201, self.bamboraJSON(payment, merchant: merchant))
     }
 
     /// Applies an applying fault's effect on the answer.

@@ -15,12 +15,14 @@ extension SimulatorState {
     }
 
     func swedbankGet(id: String, authorization: String?, host: String) -> SimReply {
+        self.settle()
         let resource = Self.resource(of: id)
         if let failure = self.swedbankCheck(authorization, resource: resource) { return failure }
         guard let payment = self.payments[Self.key(.swedbankpay, id)] else { return self.notFound(resource) }
         var object: [String: Any] = [
             "id": payment.id, "number": 40_100_000_000 + Int64(abs(payment.id.hashValue % 1_000_000)),
-            "created": Self.timestamp(payment.created), "updated": Self.timestamp(payment.updated),
+            "created": SimTimestamp.swedbankPay(payment.created),
+            "updated": SimTimestamp.swedbankPay(payment.updated),
             "instrument": "CreditCard", "operation": "Purchase", "intent": "Authorization", "state": "Ready",
             "currency": payment.currency, "amount": payment.amount, "description": "Simulated purchase",
             "captures": ["id": payment.id + "/captures"],
@@ -61,6 +63,7 @@ extension SimulatorState {
     }
 
     func swedbankCaptures(id: String, authorization: String?) -> SimReply {
+        self.settle()
         let resource = Self.resource(of: id)
         if let failure = self.swedbankCheck(authorization, resource: resource) { return failure }
         guard let payment = self.payments[Self.key(.swedbankpay, id)] else { return self.notFound(resource) }
@@ -81,8 +84,9 @@ extension SimulatorState {
             "id": "\(payment.id)/captures/\(capture.uuid)",
             "transaction": [
                 "id": "\(payment.id)/transactions/\(capture.uuid)",
-                "created": Self.timestamp(capture.created),
-                "updated": Self.timestamp(capture.created), "type": "Capture", "state": capture.state,
+                "created": SimTimestamp.swedbankPay(capture.created),
+                "updated": SimTimestamp.swedbankPay(capture.updated), "type": "Capture",
+                "state": capture.state,
                 "number": capture.number, "amount": capture.amount, "vatAmount": capture.vatAmount,
                 "description": capture.description, "payeeReference": capture.payeeReference,
                 "isOperational": false, "operations": [[String: Any]](),
@@ -90,10 +94,23 @@ extension SimulatorState {
         ]
     }
 
+    /// `POST .../captures`. Every answer but a success counts toward the lock (the worst reading of
+    /// an undocumented rule): refusals, 400s, 401, 409, 429 and every 5xx alike. A success resets
+    /// the count; at five the payment is locked (no `create-capture`, POSTs refused).
     func swedbankCapture(id: String, authorization: String?, body: Data) -> SimReply {
+        self.settle()
         let resource = Self.resource(of: id)
-        if let failure = self.swedbankCheck(authorization, resource: resource) { return failure }
         let key = Self.key(.swedbankpay, id)
+        if let failure = self.swedbankCheck(authorization, resource: resource) {
+            if var payment = self.payments[key], !payment.locked {
+                payment.consecutiveFailures += 1
+                self.payments[key] = payment
+                self.record(
+                    payment, reference: nil, amount: 0, applied: false, outcome: "unauthorized",
+                    httpStatus: failure.status)
+            }
+            return failure
+        }
         guard var payment = self.payments[key] else { return self.notFound(resource) }
 
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
@@ -103,9 +120,16 @@ extension SimulatorState {
             let description = transaction["description"] as? String,
             let payeeReference = transaction["payeeReference"] as? String
         else {
-            return .swedbankProblem(
+            let reply = SimReply.swedbankProblem(
                 400, resource, "inputerror", "Error in input data",
                 "transaction.amount, vatAmount, description and payeeReference are required.")
+            if !payment.locked {
+                payment.consecutiveFailures += 1
+                self.payments[key] = payment
+                self.record(
+                    payment, reference: nil, amount: 0, applied: false, outcome: "rejected", httpStatus: 400)
+            }
+            return reply
         }
         if payment.locked {
             self.record(
@@ -126,7 +150,7 @@ extension SimulatorState {
                     .init(
                         uuid: UUID().uuidString.lowercased(), number: self.transactionNumber(), state: listed,
                         amount: amount, vatAmount: vatAmount, description: description,
-                        payeeReference: payeeReference, created: Date())
+                        payeeReference: payeeReference, created: Date(), updated: Date())
                 )
             }
             self.payments[key] = payment
@@ -154,18 +178,21 @@ extension SimulatorState {
                     400, resource, "inputerror", "Error in input data",
                     "The payeeReference has already been used."), outcome: "rejected", listed: nil)
         }
+        // Every request that got this far used its payeeReference up, whatever the answer.
         self.usedPayeeReferences.insert(payeeReference)
-        if !payment.swedbankCanCapture || amount > payment.remaining {
-            return fail(
-                .swedbankProblem(
-                    400, resource, "inputerror", "Error in input data",
-                    "The amount exceeds the remaining capture amount."), outcome: "rejected")
+        if let rejection = Self.swedbankRejection(payment, amount: amount, resource: resource) {
+            return fail(rejection, outcome: rejection.status == 403 ? "refused" : "rejected")
         }
-        if payment.expired {
-            return fail(
-                .swedbankProblem(
-                    403, resource, "acquirererror", "Operation failed",
-                    "The authorization has expired at the acquirer."), outcome: "refused")
+        if let fault, let delay = fault.delay, fault.kind == .lateLanding {
+            // Held: nothing shows until it lands.
+            self.payments[key] = payment
+            let entry = self.record(
+                payment, reference: payeeReference, amount: amount, applied: false,
+                outcome: fault.kind.rawValue, fault: fault, pending: true)
+            let ticket = self.schedule(
+                after: delay, key: key, amount: amount, reference: payeeReference, entry: entry,
+                action: .swedbankLanding(vatAmount: vatAmount, description: description))
+            return SimReply(status: 200, body: Data(), delay: delay, landing: ticket)
         }
         if let fault, !fault.applies {
             switch fault.kind {
@@ -175,36 +202,33 @@ extension SimulatorState {
                         403, resource, "acquirererror", "Operation failed",
                         "The acquirer declined the capture."), outcome: "refused")
             case .serverError:
-                var reply = SimReply.swedbankProblem(
-                    fault.status ?? 500, resource, "systemerror", "Error in system")
+                let status = fault.status ?? 500
+                var reply = SimReply.swedbankProblem(status, resource, "systemerror", "Error in system")
                 if let seconds = fault.retryAfterSeconds { reply.headers["Retry-After"] = "\(seconds)" }
-                return fail(reply, outcome: fault.kind.rawValue)
+                return fail(reply, outcome: fault.kind.rawValue, listed: status == 503 ? nil : "Failed")
             case .rateLimited:
-                self.usedPayeeReferences.remove(payeeReference)
                 var reply = SimReply.swedbankProblem(429, resource, "velocitycheck", "Too many requests")
                 reply.headers["Retry-After"] = "\(fault.retryAfterSeconds ?? 1)"
-                self.record(
-                    payment, reference: payeeReference, amount: amount, applied: false,
-                    outcome: "rateLimited", fault: fault, httpStatus: 429)
-                return reply
+                return fail(reply, outcome: "rateLimited", listed: nil)
             case .blocked:
-                self.usedPayeeReferences.remove(payeeReference)
-                self.record(
-                    payment, reference: payeeReference, amount: amount, applied: false, outcome: "blocked",
-                    fault: fault, httpStatus: 409)
-                return .swedbankProblem(
-                    409, resource, "conflict", "Conflict", "The payment is being modified.")
+                return fail(
+                    .swedbankProblem(409, resource, "conflict", "Conflict", "The payment is being modified."),
+                    outcome: "blocked", listed: nil)
             case .initialized:
+                let now = Date()
                 let uuid = UUID().uuidString.lowercased()
                 let capture = SimPayment.SwedbankCapture(
                     uuid: uuid, number: self.transactionNumber(), state: "Initialized", amount: amount,
                     vatAmount: vatAmount, description: description, payeeReference: payeeReference,
-                    created: Date())
+                    created: now, updated: now)
                 payment.swedbankCaptures.append(capture)
                 self.payments[key] = payment
-                self.record(
+                let entry = self.record(
                     payment, reference: payeeReference, amount: amount, applied: false,
-                    outcome: "initialized", fault: fault, httpStatus: 200)
+                    outcome: "initialized", fault: fault, httpStatus: 200, pending: true)
+                _ = self.schedule(
+                    after: fault.delay ?? .seconds(3), key: key, amount: amount, reference: payeeReference,
+                    entry: entry, action: .swedbankResolution(uuid: uuid, to: fault.resolvesTo ?? .completed))
                 return .json(
                     200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
             default:
@@ -212,17 +236,9 @@ extension SimulatorState {
             }
         }
 
-        // Apply.
-        let capture = SimPayment.SwedbankCapture(
-            uuid: UUID().uuidString.lowercased(), number: self.transactionNumber(), state: "Completed",
-            amount: amount, vatAmount: vatAmount, description: description, payeeReference: payeeReference,
-            created: Date())
-        payment.swedbankCaptures.append(capture)
-        payment.captured += amount
-        payment.apiCaptured += amount
-        payment.appliedCaptures += 1
-        payment.consecutiveFailures = 0
-        payment.updated = Date()
+        let capture = Self.swedbankApply(
+            &payment, amount: amount, vatAmount: vatAmount, description: description,
+            payeeReference: payeeReference, number: self.transactionNumber(), at: Date())
         self.payments[key] = payment
         var reply = SimReply.json(
             200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
@@ -232,6 +248,91 @@ extension SimulatorState {
             outcome: fault.map { $0.kind.rawValue } ?? "captured", fault: fault,
             httpStatus: reply.drop ? nil : 200)
         return reply
+    }
+
+    /// Why `payment` cannot take a capture of `amount` now (400 or 403), or `nil`.
+    static func swedbankRejection(_ payment: SimPayment, amount: Int64, resource: String) -> SimReply? {
+        if !payment.swedbankCanCapture || amount > payment.remaining {
+            return .swedbankProblem(
+                400, resource, "inputerror", "Error in input data",
+                "The amount exceeds the remaining capture amount.")
+        }
+        if payment.expired {
+            return .swedbankProblem(
+                403, resource, "acquirererror", "Operation failed",
+                "The authorization has expired at the acquirer.")
+        }
+        return nil
+    }
+
+    /// Money moves: a `Completed` capture transaction.
+    static func swedbankApply(
+        _ payment: inout SimPayment, amount: Int64, vatAmount: Int64, description: String,
+        payeeReference: String, number: Int64, at date: Date
+    ) -> SimPayment.SwedbankCapture {
+        let capture = SimPayment.SwedbankCapture(
+            uuid: UUID().uuidString.lowercased(), number: number, state: "Completed",
+            amount: amount, vatAmount: vatAmount, description: description, payeeReference: payeeReference,
+            created: date, updated: date)
+        payment.swedbankCaptures.append(capture)
+        payment.captured += amount
+        payment.apiCaptured += amount
+        payment.appliedCaptures += 1
+        payment.consecutiveFailures = 0
+        payment.updated = date
+        return capture
+    }
+
+    /// A held `lateLanding` lands: applied if the payment can still take it; otherwise a `Failed`
+    /// transaction that counts toward the lock.
+    func swedbankLand(_ event: PendingCapture, vatAmount: Int64, description: String) -> SimReply {
+        guard var payment = self.payments[event.key] else { return self.notFound("creditcard") }
+        let resource = Self.resource(of: payment.id)
+        let reference = event.reference ?? ""
+        if let rejection = Self.swedbankRejection(payment, amount: event.amount, resource: resource) {
+            payment.consecutiveFailures += 1
+            payment.swedbankCaptures.append(
+                .init(
+                    uuid: UUID().uuidString.lowercased(), number: self.transactionNumber(), state: "Failed",
+                    amount: event.amount, vatAmount: vatAmount, description: description,
+                    payeeReference: reference, created: event.at, updated: event.at))
+            self.payments[event.key] = payment
+            self.settleEntry(event.entry, applied: false, httpStatus: rejection.status)
+            return rejection
+        }
+        let capture = Self.swedbankApply(
+            &payment, amount: event.amount, vatAmount: vatAmount, description: description,
+            payeeReference: reference, number: self.transactionNumber(), at: event.at)
+        self.payments[event.key] = payment
+        self.settleEntry(event.entry, applied: true, httpStatus: 200)
+        return .json(200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
+    }
+
+    /// An `Initialized` transaction resolves: `Completed` (applied, if the payment can still take
+    /// it) or `Failed` (counts toward the lock).
+    func swedbankResolve(_ event: PendingCapture, uuid: String, to resolution: SimulatedFault.Resolution) {
+        guard var payment = self.payments[event.key],
+            let index = payment.swedbankCaptures.firstIndex(where: { $0.uuid == uuid }),
+            payment.swedbankCaptures[index].state == "Initialized"
+        else { return }
+        let amount = payment.swedbankCaptures[index].amount
+        let completes =
+            resolution == .completed
+            && Self.swedbankRejection(payment, amount: amount, resource: Self.resource(of: payment.id)) == nil
+        payment.swedbankCaptures[index].updated = event.at
+        if completes {
+            payment.swedbankCaptures[index].state = "Completed"
+            payment.captured += amount
+            payment.apiCaptured += amount
+            payment.appliedCaptures += 1
+            payment.consecutiveFailures = 0
+            payment.updated = event.at
+        } else {
+            payment.swedbankCaptures[index].state = "Failed"
+            payment.consecutiveFailures += 1
+        }
+        self.payments[event.key] = payment
+        self.settleEntry(event.entry, applied: completes, httpStatus: 200)
     }
 
     static func resource(of id: String) -> String {

@@ -10,6 +10,9 @@ struct SimReply: Sendable {
     var delay: Duration?
     /// Send the head and part of the body, then drop the connection.
     var drop = false
+    /// A held `lateLanding` capture: after `delay`, the answer is what the landing produced
+    /// (``SimulatorState/landingReply(_:)``), not this one.
+    var landing: Int?
 
     static func json(_ status: Int, _ object: Any, contentType: String = "application/json") -> SimReply {
         SimReply(status: status, body: SimJSON.data(object), contentType: contentType)
@@ -63,6 +66,8 @@ struct SimPayment: Sendable {
     var expired = false
     var appliedCaptures = 0
     var consecutiveFailures = 0
+    /// Held `lateLanding`s and unresolved `initialized` transactions.
+    var pendingCaptures = 0
     var faults: [SimulatedFault] = []
     var standingFault: SimulatedFault?
     /// Bambora operations, in order.
@@ -78,13 +83,13 @@ struct SimPayment: Sendable {
         var id = UUID().uuidString.lowercased()
         var success = true
         var timestamp = Date()
-        var comment: String?
 
+        /// `comment` is `null`, as in every documented answer: Bambora echoes no reference of ours.
         var json: [String: Any] {
             var object: [String: Any] = [
                 "type": self.type, "id": self.id, "success": self.success,
                 "code": self.success ? "000" : "051",
-                "timestamp": SimulatorState.timestamp(self.timestamp), "comment": self.comment ?? NSNull(),
+                "timestamp": SimTimestamp.bambora(self.timestamp), "comment": NSNull(),
             ]
             if let amount { object["amount"] = amount }
             if let currency { object["currency"] = currency }
@@ -101,6 +106,7 @@ struct SimPayment: Sendable {
         var description: String
         var payeeReference: String
         var created: Date
+        var updated: Date
     }
 
     static let lockThreshold = 5
@@ -134,7 +140,8 @@ struct SimPayment: Sendable {
             locked: self.locked,
             cancelled: self.cancelled,
             expired: self.expired,
-            pendingFaults: self.faults.count
+            pendingFaults: self.faults.count,
+            pendingCaptures: self.pendingCaptures
         )
     }
 }
@@ -158,6 +165,13 @@ public actor SimulatorState {
     var tokenEndpointDown = false
     var usedPayeeReferences: Set<String> = []
     var nextTransactionNumber: Int64 = 40_100_000_000
+    /// Captures decided later (held `lateLanding`s, `initialized` transactions), soonest first.
+    /// Applied lazily: every entry point first ``settle()``s what is due, so nothing runs in the
+    /// background and reads see exactly what a PSP that applied them on time would show.
+    var pending: [PendingCapture] = []
+    /// What a landed `lateLanding` answers its (still held) request, by ticket.
+    var landedReplies: [Int: SimReply] = [:]
+    var nextTicket = 0
 
     init(credentials: Credentials, recordsRequests: Bool = false) {
         self.credentials = credentials
@@ -219,6 +233,7 @@ public actor SimulatorState {
 
     /// A capture done in the PSP's back office. Bambora's API does not show it; Swedbank Pay's does.
     public func backOfficeCapture(psp: SimulatedPSP, payment: String, amount: Int64? = nil) -> Bool {
+        self.settle()
         guard var record = self.payments[Self.key(psp, payment)] else { return false }
         let amount = amount ?? (record.amount - record.captured)
         record.captured += amount
@@ -235,7 +250,8 @@ public actor SimulatorState {
                     description: "Back office capture",
                     payeeReference:
                         "BO\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20))",
-                    created: Date()
+                    created: Date(),
+                    updated: Date()
                 )
             )
         }
@@ -248,6 +264,7 @@ public actor SimulatorState {
 
     /// A cancellation (void) done in the back office; visible in both APIs.
     public func backOfficeCancel(psp: SimulatedPSP, payment: String) -> Bool {
+        self.settle()
         guard var record = self.payments[Self.key(psp, payment)] else { return false }
         record.cancelled = true
         if psp == .bambora {
@@ -263,6 +280,7 @@ public actor SimulatorState {
     /// The authorization lapses. Bambora shows `Authorization Expired`; Swedbank Pay still offers
     /// `create-capture`, but captures fail at the acquirer (and count toward the lock).
     public func expire(psp: SimulatedPSP, payment: String) -> Bool {
+        self.settle()
         guard var record = self.payments[Self.key(psp, payment)] else { return false }
         record.expired = true
         self.payments[Self.key(psp, payment)] = record
@@ -279,7 +297,8 @@ public actor SimulatorState {
     }
 
     public func ledger() -> Ledger {
-        Ledger(
+        self.settle()
+        return Ledger(
             entries: self.entries,
             payments: self.payments.values.sorted { $0.created < $1.created }.map { $0.ledgerPayment() },
             tokensIssued: self.tokensIssued
@@ -294,6 +313,8 @@ public actor SimulatorState {
         self.tokensIssued = 0
         self.tokenEndpointDown = false
         self.usedPayeeReferences = []
+        self.pending = []
+        self.landedReplies = [:]
     }
 
     // MARK: - Helpers for the PSP handlers
@@ -313,6 +334,8 @@ public actor SimulatorState {
         return record.standingFault
     }
 
+    /// Appends a ledger entry; returns its index (for a pending one, to settle it later).
+    @discardableResult
     func record(
         _ payment: SimPayment,
         reference: String?,
@@ -321,8 +344,9 @@ public actor SimulatorState {
         outcome: String,
         fault: SimulatedFault? = nil,
         source: String = "api",
-        httpStatus: Int? = nil
-    ) {
+        httpStatus: Int? = nil,
+        pending: Bool = false
+    ) -> Int {
         self.entries.append(
             LedgerEntry(
                 sequence: self.entries.count + 1,
@@ -334,17 +358,18 @@ public actor SimulatorState {
                 outcome: outcome,
                 fault: fault?.description,
                 source: source,
-                httpStatus: httpStatus
+                httpStatus: httpStatus,
+                pending: pending
             )
         )
+        return self.entries.count - 1
     }
 
-    /// `2026-11-20T09:30:00.123Z`. A format style, not an `ISO8601DateFormatter` per call: building
-    /// that formatter (ICU) was half of the simulator's CPU per capture answer, taken from the daemon
-    /// it shares the machine with in the benchmark.
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(Self.timestampStyle)
+    /// A pending entry's fate.
+    func settleEntry(_ index: Int, applied: Bool, httpStatus: Int?) {
+        guard self.entries.indices.contains(index) else { return }
+        self.entries[index].applied = applied
+        self.entries[index].httpStatus = httpStatus
+        self.entries[index].pending = false
     }
-
-    private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }

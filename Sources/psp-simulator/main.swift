@@ -10,7 +10,28 @@ struct PSPSimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "psp-simulator",
         abstract: "Serve simulated Bambora and Swedbank Pay APIs (and the /_sim/ control API).",
-        discussion: "Prints one JSON line, {\"port\":N}, to stdout once it accepts connections."
+        discussion: """
+            Prints one JSON line, {"port":N}, to stdout once it accepts connections.
+
+            Faults (POST /_sim/faults {"psp", "payment", "enqueue": [FAULT...], "standing": FAULT, \
+            "clear": true}), one per capture call, FAULT = {"kind": KIND, ...}:
+              refuse                           Bambora 402 cannot_capture; Swedbank Pay 403 acquirererror.
+              serverError      status (500)    a 5xx, not applied; retryAfterSeconds for a 503.
+              rateLimited      retryAfterSeconds (1)   429, not applied.
+              blocked                          409, not applied.
+              applyThenLate    delayMilliseconds (5000)   applied at once, answered late.
+              lateLanding      delayMilliseconds (5000)   held: applied only after the delay (reads show
+                                               nothing until then), then answered.
+              applyThenDrop                    applied, connection dropped mid-answer.
+              malformedJSON                    applied, answered with a body that is not JSON.
+              slow             delayMilliseconds (200)    applied, answered after the delay.
+              initialized      delayMilliseconds (3000), resolvesTo ("Completed" | "Failed")
+                                               Swedbank Pay: answered Initialized, resolved later
+                                               (Bambora: 409).
+            Like the real PSPs: Bambora's capture operations carry no reference (comment: null); \
+            Swedbank Pay counts every answer to a capture POST but a success (429, 409 and 5xx \
+            included) toward its lock of five consecutive failures.
+            """
     )
 
     @Option(help: "Address to bind.")

@@ -4,8 +4,9 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import PSP
-import PSPSimulator
 import Testing
+
+@testable import PSPSimulator
 
 /// A minimal JSON-over-HTTP helper for the control API and raw PSP routes.
 struct RawHTTP {
@@ -254,6 +255,55 @@ struct ControlAPITests {
             let token = try await http.send(
                 .POST, "/connect/token", headers: [("Authorization", "Basic \(basic)")])
             #expect(token.status == 503)
+        }
+    }
+
+    @Test("Faults as JSON: lateLanding, initialized with resolvesTo; an unknown resolvesTo is a 400")
+    func newFaultsOverJSON() async throws {
+        try await withRawHTTP { simulator, http in
+            let id = await simulator.state.createPayment(psp: .swedbankpay, amount: 1_000, currency: "SEK")
+            let accepted = try await http.send(
+                .POST, "/_sim/faults",
+                json: [
+                    "psp": "swedbankpay", "payment": id,
+                    "enqueue": [
+                        ["kind": "lateLanding", "delayMilliseconds": 100],
+                        ["kind": "initialized", "resolvesTo": "Failed", "delayMilliseconds": 100],
+                        ["kind": "initialized"],
+                    ],
+                ])
+            #expect(accepted.status == 200)
+            let rejected = try await http.send(
+                .POST, "/_sim/faults",
+                json: [
+                    "psp": "swedbankpay", "payment": id,
+                    "enqueue": [["kind": "initialized", "resolvesTo": "Maybe"]],
+                ])
+            #expect(rejected.status == 400)
+            let auth = [("Authorization", "Bearer \(simulator.configuration.swedbankPayToken)")]
+            for (index, reference) in ["LATE1", "INIT1", "INIT2"].enumerated() {
+                let answer = try await http.send(
+                    .POST, id + "/captures",
+                    json: [
+                        "transaction": [
+                            "amount": 100, "vatAmount": 0, "description": "d", "payeeReference": reference,
+                        ]
+                    ],
+                    headers: auth)
+                #expect(answer.status == 200)
+                let transaction =
+                    (answer.json?["capture"] as? [String: Any])?["transaction"] as? [String: Any]
+                #expect(transaction?["state"] as? String == (index == 0 ? "Completed" : "Initialized"))
+            }
+            let ledger = try await http.ledger()
+            let entries = ledger.entries(for: id)
+            #expect(entries.map(\.outcome) == ["lateLanding", "initialized", "initialized"])
+            #expect(
+                entries.map(\.fault) == ["lateLanding 100ms", "initialized 100ms → Failed", "initialized"])
+            #expect(entries.map(\.pending) == [false, true, true])
+            #expect(ledger.payment(id)?.pendingCaptures == 2)
+            #expect(SimulatedFault.initialized.delay == .seconds(3))
+            #expect(SimulatedFault.lateLanding().delay == .seconds(5))
         }
     }
 }
