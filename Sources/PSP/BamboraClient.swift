@@ -14,15 +14,15 @@ public final class BamboraClient: PaymentProvider {
     private let logger: Logger
 
     /// - Parameters:
-    ///   - httpClient: a client shared with others (the caller shuts it down); `nil` creates one
-    ///     from ``PSPHTTPClient/configuration(maxConcurrentCaptures:timeout:)`` that ``shutdown()``
-    ///     shuts down.
+    ///   - httpClient: a client shared with others (the caller shuts it down; make it with
+    ///     ``PSPHTTPClient/make(maxConcurrentCaptures:timeout:maximumConnections:)``); `nil` creates
+    ///     one with ``BamboraConfiguration/maximumConnections`` that ``shutdown()`` shuts down.
     ///   - logger: the caller's logger; requests are logged at debug level without credentials.
     public init(configuration: BamboraConfiguration, httpClient: HTTPClient? = nil, logger: Logger) {
         self.configuration = configuration
         self.connections = PSPHTTPClient.Lease(
             shared: httpClient, maxConcurrentCaptures: configuration.maxConcurrentCaptures,
-            timeout: configuration.timeout)
+            maximumConnections: configuration.maximumConnections, timeout: configuration.timeout)
         self.transport = HTTPTransport(client: self.connections.client, timeout: configuration.timeout)
         self.tokens = BamboraTokenCache(configuration: configuration, transport: self.transport)
         var logger = logger
@@ -50,9 +50,10 @@ public final class BamboraClient: PaymentProvider {
     public func payment(_ locator: PaymentLocator) async throws(PSPError) -> PaymentSnapshot {
         let logger = self.logger(for: locator)
         let exchange: HTTPExchange
+        var answered = false
         do {
             exchange = try await self.authorizedExchange(
-                .GET, self.paymentURL(locator), body: nil, logger: logger)
+                .GET, self.paymentURL(locator), body: nil, answered: &answered, logger: logger)
         } catch {
             throw error.with(payment: locator.payment)
         }
@@ -83,14 +84,18 @@ public final class BamboraClient: PaymentProvider {
             bytes = ByteBuffer(data: try JSONEncoder().encode(body))
         } catch {
             return .refused(
-                CaptureRefusal(cause: .invalidRequest, detail: "capture body", countsTowardLock: false))
+                CaptureRefusal(
+                    cause: .invalidRequest, detail: "the capture body could not be encoded",
+                    countsTowardLock: false))
         }
         let url = self.paymentURL(request.locator) + "capture/"
         let exchange: HTTPExchange
+        var answered = false
         do {
-            exchange = try await self.authorizedExchange(.POST, url, body: bytes, logger: logger)
+            exchange = try await self.authorizedExchange(
+                .POST, url, body: bytes, answered: &answered, logger: logger)
         } catch {
-            let outcome = CaptureExchangeFailure(error: error).outcome
+            let outcome = CaptureExchangeFailure(error: error, postAnswered: answered).outcome
             outcome.log(to: logger)
             return outcome
         }
@@ -101,11 +106,14 @@ public final class BamboraClient: PaymentProvider {
 
     // MARK: - Exchange with a bearer token
 
-    /// Sends with the cached token; on a 401 fetches a new token once and sends again.
+    /// Sends with the cached token; on a 401 fetches a new token once and sends again. `answered`
+    /// is set once the API answered the request (a 401 that led to a second try, whose token fetch
+    /// may then fail).
     private func authorizedExchange(
         _ method: HTTPMethod,
         _ url: String,
         body: ByteBuffer?,
+        answered: inout Bool,
         logger: Logger
     ) async throws(PSPError) -> HTTPExchange {
         var token = try await self.tokens.token()
@@ -124,6 +132,7 @@ public final class BamboraClient: PaymentProvider {
             case .failure(let failure):
                 throw failure.pspError().with(psp: .bambora)
             case .success(let exchange):
+                answered = true
                 logger.debug("PSP response", metadata: ["http.status": "\(exchange.status)"])
                 if exchange.status == 401 && attempt == 1 {
                     logger.debug("PSP rejected the access token; fetching a new one")
@@ -149,6 +158,8 @@ public final class BamboraClient: PaymentProvider {
             psp: .bambora, httpStatus: exchange.status, errorType: problem?.name, detail: problem?.summary)
     }
 
+    /// Every answer to the capture POST: refusals count toward a lock (an answer the PSP gave);
+    /// 429, 409 and 503 are "come back later" and do not (Bambora has no lock).
     static func outcome(of exchange: HTTPExchange, request: CaptureRequest) -> CaptureOutcome {
         let status = exchange.status
         if exchange.isSuccess {
@@ -159,16 +170,17 @@ public final class BamboraClient: PaymentProvider {
                 )
             }
             let snapshot = document.snapshot(payment: request.locator.payment)
-            let operation =
-                snapshot.captures.last { $0.reference == request.reference && $0.state == .completed }
-                ?? snapshot.captures.last { $0.state == .completed }
+            // The new `Capture` operation is the last one: operations are listed in order, and
+            // carry no reference of ours (`comment` is null).
+            let operation = snapshot.captures.last { $0.state == .completed }
             return .captured(
                 CaptureReceipt(
                     transactionID: operation?.id,
                     reference: request.reference,
-                    amount: request.amount,
+                    amount: operation?.amount ?? request.amount,
                     capturedAmount: snapshot.capturedAmount,
-                    paymentState: snapshot.state
+                    paymentState: snapshot.state,
+                    requestedAmount: request.amount
                 )
             )
         }
@@ -185,7 +197,8 @@ public final class BamboraClient: PaymentProvider {
                     cause: .operationBlocked,
                     httpStatus: status,
                     retryAfter: exchange.retryAfter,
-                    detail: detail
+                    detail: detail,
+                    countsTowardLock: false
                 )
             )
         case 422:
@@ -200,22 +213,13 @@ public final class BamboraClient: PaymentProvider {
             )
         case 404:
             return .refused(
-                CaptureRefusal(
-                    cause: .notFound, errorType: name, httpStatus: status, detail: detail,
-                    countsTowardLock: false)
-            )
+                CaptureRefusal(cause: .notFound, errorType: name, httpStatus: status, detail: detail))
         case 401, 403:
+            // The capture POST itself was refused (a 401 after a fresh token, or a 403).
             return .refused(
-                CaptureRefusal(
-                    cause: .unauthorized,
-                    errorType: name,
-                    httpStatus: status,
-                    detail: detail,
-                    countsTowardLock: false
-                )
-            )
+                CaptureRefusal(cause: .unauthorized, errorType: name, httpStatus: status, detail: detail))
         case 400, 429, 500...599:
-            return exchange.commonFailure(errorType: name, detail: detail)
+            return exchange.commonFailure(errorType: name, detail: detail, laterCounts: false)
         default:
             return .refused(
                 CaptureRefusal(cause: .other, errorType: name, httpStatus: status, detail: detail))
@@ -230,13 +234,17 @@ public final class BamboraClient: PaymentProvider {
 
 }
 
-/// A capture exchange that produced no HTTP answer, classified.
+/// A capture exchange that produced no HTTP answer, classified. `postAnswered`: the POST was
+/// answered once (a 401) before the failure, so the PSP saw the attempt.
 struct CaptureExchangeFailure: Error {
     var error: PSPError
+    var postAnswered = false
 
     var outcome: CaptureOutcome {
         if self.error == .tokenUnavailable {
-            return .transient(TransientFailure(cause: .tokenUnavailable, detail: self.error.detail))
+            return .transient(
+                TransientFailure(
+                    cause: .tokenUnavailable, detail: self.error.detail, countsTowardLock: self.postAnswered))
         }
         if self.error == .unauthorized {
             return .refused(
@@ -245,12 +253,14 @@ struct CaptureExchangeFailure: Error {
                     errorType: self.error.errorType,
                     httpStatus: self.error.httpStatus,
                     detail: "access token refused",
-                    countsTowardLock: false
+                    countsTowardLock: self.postAnswered
                 )
             )
         }
         if self.error == .unreachable || self.error == .invalidRequest {
-            return .transient(TransientFailure(cause: .connectionFailed, detail: self.error.detail))
+            return .transient(
+                TransientFailure(
+                    cause: .connectionFailed, detail: self.error.detail, countsTowardLock: self.postAnswered))
         }
         if self.error == .timeout {
             return .unknown(UnknownOutcome(cause: .timeout))

@@ -12,8 +12,14 @@ public struct BamboraConfiguration: Sendable, CustomStringConvertible, CustomDeb
     public var scope: String
     /// Per-request timeout.
     public var timeout: Duration
-    /// Connection pool size, `max_concurrent_captures`.
+    /// Capture slots, `max_concurrent_captures`.
     public var maxConcurrentCaptures: Int
+    /// Connections per host of the client's own pool (when no `HTTPClient` is shared): every
+    /// capture slot plus ``PSPHTTPClient/readConnections`` by default.
+    public var maximumConnections: Int
+    /// Called with every access token fetched, before it is used, so that the caller can redact it
+    /// from its logs. Never called with the client secret (the caller read that itself).
+    public var registerSecret: (@Sendable (String) -> Void)?
 
     public init(
         apiURL: String,
@@ -23,7 +29,9 @@ public struct BamboraConfiguration: Sendable, CustomStringConvertible, CustomDeb
         clientSecret: String,
         scope: String = "read_payment capture_payment",
         timeout: Duration = .seconds(30),
-        maxConcurrentCaptures: Int = 16
+        maxConcurrentCaptures: Int = 16,
+        maximumConnections: Int? = nil,
+        registerSecret: (@Sendable (String) -> Void)? = nil
     ) {
         self.apiURL = apiURL
         self.authURL = authURL
@@ -33,12 +41,17 @@ public struct BamboraConfiguration: Sendable, CustomStringConvertible, CustomDeb
         self.scope = scope
         self.timeout = timeout
         self.maxConcurrentCaptures = maxConcurrentCaptures
+        self.maximumConnections =
+            maximumConnections
+            ?? PSPHTTPClient.defaultMaximumConnections(maxConcurrentCaptures: maxConcurrentCaptures)
+        self.registerSecret = registerSecret
     }
 
     public var description: String {
         "BamboraConfiguration(apiURL: \(self.apiURL), authURL: \(self.authURL), merchant: \(self.merchant), "
             + "clientID: \(self.clientID), clientSecret: <redacted>, scope: \(self.scope), "
-            + "timeout: \(self.timeout), maxConcurrentCaptures: \(self.maxConcurrentCaptures))"
+            + "timeout: \(self.timeout), maxConcurrentCaptures: \(self.maxConcurrentCaptures), "
+            + "maximumConnections: \(self.maximumConnections))"
     }
 
     public var debugDescription: String { self.description }

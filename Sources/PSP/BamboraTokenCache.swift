@@ -15,6 +15,7 @@ actor BamboraTokenCache {
     private let tokenURL: String
     private let basicCredentials: String
     private let formBody: String
+    private let registerSecret: (@Sendable (String) -> Void)?
     private var cached: Cached?
     /// How many tokens were fetched, for tests and metrics.
     private(set) var fetchCount = 0
@@ -27,6 +28,7 @@ actor BamboraTokenCache {
         self.formBody =
             "grant_type=client_credentials&scope="
             + PathSegment.encode(configuration.scope)
+        self.registerSecret = configuration.registerSecret
     }
 
     /// A token that is valid now, unless `replacing` names a token the API just rejected.
@@ -76,6 +78,8 @@ actor BamboraTokenCache {
             throw PSPError.tokenUnavailable.with(
                 psp: .bambora, detail: "token endpoint answered without access_token")
         }
+        // Registered before any use, so that no log line can carry it unredacted.
+        self.registerSecret?(document.accessToken)
         let refreshAt = document.expiresIn.map { seconds -> ContinuousClock.Instant in
             let lifetime = Duration.seconds(max(0, seconds))
             // Refresh a fifth of the lifetime early, at most a minute early.

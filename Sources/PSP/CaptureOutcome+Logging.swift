@@ -13,15 +13,21 @@ extension CaptureOutcome {
         case .captured(let receipt):
             metadata["outcome"] = "captured"
             if let id = receipt.transactionID { metadata["psp.transaction"] = "\(id)" }
+            if receipt.capturedMoreThanRequested {
+                metadata["psp.captured_amount"] = "\(receipt.amount)"
+                metadata["requested_amount"] = "\(receipt.requestedAmount)"
+            }
         case .refused(let refusal):
             metadata["outcome"] = "refused"
             metadata["psp.refusal"] = "\(refusal.cause.rawValue)"
             if let status = refusal.httpStatus { metadata["http.status"] = "\(status)" }
             if let type = refusal.errorType { metadata["psp.error_type"] = "\(type)" }
+            metadata["counts_toward_lock"] = "\(refusal.countsTowardLock)"
         case .transient(let failure):
             metadata["outcome"] = "transient"
             metadata["psp.failure"] = "\(failure.cause.rawValue)"
             if let status = failure.httpStatus { metadata["http.status"] = "\(status)" }
+            metadata["counts_toward_lock"] = "\(failure.countsTowardLock)"
         case .unknown(let unknown):
             metadata["outcome"] = "unknown"
             metadata["psp.failure"] = "\(unknown.cause.rawValue)"

@@ -1,4 +1,22 @@
 /// How a capture call ended. Exactly one of four; each leads to a different action.
+///
+/// ## What counts toward Swedbank Pay's lock
+/// `countsTowardLock` (on ``CaptureRefusal`` and ``TransientFailure``) is true iff the capture POST
+/// reached the PSP and the answer was not a success — with one exception: Bambora's "come back
+/// later" answers (429, 409 `payment_operation_blocked`, 503) are false, Bambora having no lock.
+///
+/// | the capture call ended with | outcome | countsTowardLock |
+/// | --- | --- | --- |
+/// | an answer to the POST: any 4xx (400, 401, 402, 403, 404, 422...) or a `Failed` transaction | refused | true |
+/// | Swedbank Pay's answer to the POST: 429, 409, 503 | transient | true |
+/// | Bambora's answer to the POST: 429, 409, 503 | transient | false |
+/// | no access token (token endpoint down, unreadable or refusing our credentials) | transient / refused | false |
+/// | connection refused, connect timeout, no connection from the pool in time | transient | false |
+/// | the GET that finds `create-capture` failed, or found none, or an `href` off the `api_url` host | transient / refused | false |
+/// | the body could not be encoded | refused | false |
+///
+/// An ``UnknownOutcome`` (timeout, broken connection or another 5xx after the POST was sent,
+/// `Initialized`) carries no flag: it counts until it is proven landed.
 public enum CaptureOutcome: Sendable, Hashable {
     /// The PSP applied the capture.
     case captured(CaptureReceipt)
@@ -18,8 +36,12 @@ public struct CaptureReceipt: Sendable, Hashable {
     public var transactionNumber: Int64?
     /// The reference sent with the capture.
     public var reference: String
-    /// The amount this capture applied.
+    /// The amount the PSP says this capture applied (Bambora: the new `Capture` operation's
+    /// `amount`; Swedbank Pay: the transaction's `amount`), not the amount asked for: compare with
+    /// ``requestedAmount`` to see a capture larger than asked.
     public var amount: Int64
+    /// The amount the request asked for.
+    public var requestedAmount: Int64
     /// The payment's captured total after this capture, when the response says it (Bambora).
     public var capturedAmount: Int64?
     /// The payment's state after this capture, when the response says it (Bambora).
@@ -31,15 +53,20 @@ public struct CaptureReceipt: Sendable, Hashable {
         reference: String,
         amount: Int64,
         capturedAmount: Int64? = nil,
-        paymentState: PaymentState? = nil
+        paymentState: PaymentState? = nil,
+        requestedAmount: Int64? = nil
     ) {
         self.transactionID = transactionID
         self.transactionNumber = transactionNumber
         self.reference = reference
         self.amount = amount
+        self.requestedAmount = requestedAmount ?? amount
         self.capturedAmount = capturedAmount
         self.paymentState = paymentState
     }
+
+    /// The PSP says it captured more than was asked: drift, never an ordinary success.
+    public var capturedMoreThanRequested: Bool { self.amount > self.requestedAmount }
 }
 
 /// The PSP said no.
@@ -66,8 +93,8 @@ public struct CaptureRefusal: Sendable, Hashable, CustomStringConvertible {
     public var httpStatus: Int?
     /// The PSP's `title`/`detail`, for operators.
     public var detail: String?
-    /// Whether this attempt counts toward Swedbank Pay's five-consecutive-failures lock. True unless
-    /// proven otherwise (the request never reached the payment).
+    /// Whether the PSP may count this attempt toward Swedbank Pay's five-consecutive-failures lock:
+    /// true iff the refusal is the PSP's answer to the capture POST (see ``CaptureOutcome``).
     public var countsTowardLock: Bool
     /// Retrying is pointless: ask the PSP for the payment's state and adopt it.
     public var needsReconciliation: Bool
@@ -100,13 +127,14 @@ public struct CaptureRefusal: Sendable, Hashable, CustomStringConvertible {
 /// The capture was not applied, for sure; retrying is safe.
 public struct TransientFailure: Sendable, Hashable, CustomStringConvertible {
     public enum Cause: String, Sendable, Hashable {
-        /// The connection could not be established: nothing was sent.
+        /// The connection could not be established (refused, connect timeout, no connection from
+        /// the pool in time): nothing was sent.
         case connectionFailed
         /// 429.
         case rateLimited
         /// 503.
         case unavailable
-        /// Bambora 409 `payment_operation_blocked`: another request is modifying the payment.
+        /// 409: another request is modifying the payment (Bambora `payment_operation_blocked`).
         case operationBlocked
         /// Bambora: no access token could be obtained, so the capture was never sent.
         case tokenUnavailable
@@ -119,18 +147,30 @@ public struct TransientFailure: Sendable, Hashable, CustomStringConvertible {
     /// From `Retry-After`, when the PSP sent one.
     public var retryAfter: Duration?
     public var detail: String?
+    /// Whether the PSP may count this attempt toward Swedbank Pay's lock: true only for Swedbank
+    /// Pay's 429, 409 and 503 answers to the capture POST (see ``CaptureOutcome``). Nothing that
+    /// failed before the POST was sent counts.
+    public var countsTowardLock: Bool
 
-    public init(cause: Cause, httpStatus: Int? = nil, retryAfter: Duration? = nil, detail: String? = nil) {
+    public init(
+        cause: Cause,
+        httpStatus: Int? = nil,
+        retryAfter: Duration? = nil,
+        detail: String? = nil,
+        countsTowardLock: Bool = false
+    ) {
         self.cause = cause
         self.httpStatus = httpStatus
         self.retryAfter = retryAfter
         self.detail = detail
+        self.countsTowardLock = countsTowardLock
     }
 
     public var description: String {
         var parts = ["transient: \(self.cause.rawValue)"]
         if let httpStatus { parts.append("http \(httpStatus)") }
         if let retryAfter { parts.append("retry after \(retryAfter)") }
+        if self.countsTowardLock { parts.append("counts toward the lock") }
         if let detail, !detail.isEmpty { parts.append(detail) }
         return parts.joined(separator: ", ")
     }

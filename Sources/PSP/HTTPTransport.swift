@@ -5,29 +5,58 @@ import NIOFoundationCompat
 import NIOHTTP1
 import NIOPosix
 
-/// Builds the `HTTPClient` configuration the PSP clients expect: a pool sized to
-/// `max_concurrent_captures`, a connect timeout, no redirects, and no silent retry of connection
-/// establishment (so "connection refused" is reported at once, as *not sent*).
+/// Builds the `HTTPClient` configuration the PSP clients expect: a pool with a connection for every
+/// capture slot and for the reads beside them, a connect timeout, no redirects, and no silent retry
+/// of connection establishment (so "connection refused" is reported at once, as *not sent*).
 public enum PSPHTTPClient {
+    /// Connections kept beside the capture slots for reads (the reconciler's, the shop API's).
+    public static let readConnections = 4
+
+    /// The default pool size per host: one connection per capture slot plus ``readConnections``.
+    public static func defaultMaximumConnections(maxConcurrentCaptures: Int) -> Int {
+        max(1, maxConcurrentCaptures) + Self.readConnections
+    }
+
+    /// How long a request may wait for a connection (from the pool, or being established): half
+    /// the request timeout, at most 10 s. A request still waiting then fails as *not sent*, before
+    /// its own deadline could make it look like a request that was sent and not answered.
+    public static func connectTimeout(requestTimeout timeout: Duration) -> Duration {
+        max(.milliseconds(1), min(timeout / 2, .seconds(10)))
+    }
+
+    /// - Parameters:
+    ///   - maximumConnections: connections per host; `nil` is
+    ///     ``defaultMaximumConnections(maxConcurrentCaptures:)``.
     public static func configuration(
         maxConcurrentCaptures: Int,
-        timeout: Duration
+        timeout: Duration,
+        maximumConnections: Int? = nil
     ) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: min(timeout, .seconds(10)).timeAmount, read: timeout.timeAmount)
+            timeout: .init(
+                connect: Self.connectTimeout(requestTimeout: timeout).timeAmount, read: timeout.timeAmount)
         )
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(
-            1, maxConcurrentCaptures)
+            1,
+            maximumConnections ?? Self.defaultMaximumConnections(maxConcurrentCaptures: maxConcurrentCaptures)
+        )
         configuration.connectionPool.retryConnectionEstablishment = false
         return configuration
     }
 
-    /// A new client with ``configuration(maxConcurrentCaptures:timeout:)``; the caller shuts it down.
-    public static func make(maxConcurrentCaptures: Int, timeout: Duration) -> HTTPClient {
+    /// A new client with ``configuration(maxConcurrentCaptures:timeout:maximumConnections:)``; the
+    /// caller shuts it down.
+    public static func make(
+        maxConcurrentCaptures: Int,
+        timeout: Duration,
+        maximumConnections: Int? = nil
+    ) -> HTTPClient {
         HTTPClient(
             eventLoopGroupProvider: .singleton,
-            configuration: Self.configuration(maxConcurrentCaptures: maxConcurrentCaptures, timeout: timeout)
+            configuration: Self.configuration(
+                maxConcurrentCaptures: maxConcurrentCaptures, timeout: timeout,
+                maximumConnections: maximumConnections)
         )
     }
 }
@@ -39,13 +68,14 @@ extension PSPHTTPClient {
         let client: HTTPClient
         let owned: Bool
 
-        init(shared: HTTPClient?, maxConcurrentCaptures: Int, timeout: Duration) {
+        init(shared: HTTPClient?, maxConcurrentCaptures: Int, maximumConnections: Int, timeout: Duration) {
             if let shared {
                 self.client = shared
                 self.owned = false
             } else {
                 self.client = PSPHTTPClient.make(
-                    maxConcurrentCaptures: maxConcurrentCaptures, timeout: timeout)
+                    maxConcurrentCaptures: maxConcurrentCaptures, timeout: timeout,
+                    maximumConnections: maximumConnections)
                 self.owned = true
             }
         }
@@ -145,6 +175,10 @@ struct HTTPTransport: Sendable {
     static func classify(_ error: any Error) -> TransportFailure {
         if let error = error as? HTTPClientError {
             if error == .connectTimeout { return .notSent("connect timeout") }
+            if error == .getConnectionFromPoolTimeout {
+                return .notSent("no connection from the pool in time")
+            }
+            if error == .alreadyShutdown { return .notSent("HTTP client shut down") }
             if error == .deadlineExceeded || error == .readTimeout { return .timedOut }
             if error == .invalidURL || error == .emptyHost { return .notSent("invalid URL") }
             return .connectionLost(Self.name(of: error))
@@ -169,23 +203,27 @@ struct HTTPTransport: Sendable {
 }
 
 extension HTTPExchange {
-    /// The answers both PSPs give alike: 400 is a refusal of the request; 429 and 503 say "later"
-    /// (nothing applied); any other 5xx came after the request was sent, so it may have been applied.
-    func commonFailure(errorType: String?, detail: String?) -> CaptureOutcome {
+    /// The answers both PSPs give alike to a capture POST: 400 is a refusal of the request; 429 and
+    /// 503 say "later" (nothing applied; `laterCounts`: whether the PSP may count them toward its
+    /// lock); any other 5xx came after the request was sent, so it may have been applied.
+    func commonFailure(errorType: String?, detail: String?, laterCounts: Bool) -> CaptureOutcome {
         switch self.status {
         case 400:
             return .refused(
                 CaptureRefusal(
-                    cause: .invalidRequest, errorType: errorType, httpStatus: self.status, detail: detail))
+                    cause: .invalidRequest, errorType: errorType, httpStatus: self.status, detail: detail,
+                    countsTowardLock: true))
         case 429:
             return .transient(
                 TransientFailure(
-                    cause: .rateLimited, httpStatus: self.status, retryAfter: self.retryAfter, detail: detail)
+                    cause: .rateLimited, httpStatus: self.status, retryAfter: self.retryAfter, detail: detail,
+                    countsTowardLock: laterCounts)
             )
         case 503:
             return .transient(
                 TransientFailure(
-                    cause: .unavailable, httpStatus: self.status, retryAfter: self.retryAfter, detail: detail)
+                    cause: .unavailable, httpStatus: self.status, retryAfter: self.retryAfter, detail: detail,
+                    countsTowardLock: laterCounts)
             )
         default:
             return .unknown(UnknownOutcome(cause: .serverError, httpStatus: self.status, detail: detail))

@@ -15,14 +15,15 @@ public final class SwedbankPayClient: PaymentProvider {
     private let logger: Logger
 
     /// - Parameters:
-    ///   - httpClient: a client shared with others (the caller shuts it down); `nil` creates one
-    ///     that ``shutdown()`` shuts down.
+    ///   - httpClient: a client shared with others (the caller shuts it down; make it with
+    ///     ``PSPHTTPClient/make(maxConcurrentCaptures:timeout:maximumConnections:)``); `nil` creates
+    ///     one with ``SwedbankPayConfiguration/maximumConnections`` that ``shutdown()`` shuts down.
     ///   - logger: the caller's logger; requests are logged at debug level without credentials.
     public init(configuration: SwedbankPayConfiguration, httpClient: HTTPClient? = nil, logger: Logger) {
         self.configuration = configuration
         self.connections = PSPHTTPClient.Lease(
             shared: httpClient, maxConcurrentCaptures: configuration.maxConcurrentCaptures,
-            timeout: configuration.timeout)
+            maximumConnections: configuration.maximumConnections, timeout: configuration.timeout)
         self.transport = HTTPTransport(client: self.connections.client, timeout: configuration.timeout)
         var logger = logger
         logger[metadataKey: "psp"] = "swedbankpay"
@@ -77,6 +78,9 @@ public final class SwedbankPayClient: PaymentProvider {
                         countsTowardLock: false
                     )
                 )
+            } else if error == .invalidRequest {
+                return .refused(
+                    CaptureRefusal(cause: .invalidRequest, detail: error.detail, countsTowardLock: false))
             } else if error == .unreachable {
                 return .transient(TransientFailure(cause: .connectionFailed, detail: error.detail))
             } else {
@@ -86,8 +90,19 @@ public final class SwedbankPayClient: PaymentProvider {
                 )
             }
         }
+        let url: String
+        switch self.captureTarget(in: document) {
+        case .post(let value): url = value
+        case .refuse(let refusal): return .refused(refusal)
+        }
+        return await self.post(request, to: url, logger: logger)
+    }
+
+    /// Where to POST the capture: the `href` of the `create-capture` operation, if there is one and
+    /// it is on the configured `api_url`. Otherwise a refusal that does not count (nothing is sent).
+    func captureTarget(in document: SwedbankPaymentDocument) -> CaptureTarget {
         guard let operation = document.operation(rel: "create-capture") else {
-            return .refused(
+            return .refuse(
                 CaptureRefusal(
                     cause: .noCaptureOperation,
                     detail:
@@ -98,16 +113,23 @@ public final class SwedbankPayClient: PaymentProvider {
             )
         }
         guard let url = self.resolve(operation.href) else {
-            return .refused(
+            // The bearer token goes to the configured host only.
+            return .refuse(
                 CaptureRefusal(
                     cause: .other,
-                    detail: "create-capture points outside the configured api_url",
-                    countsTowardLock: false,
-                    needsReconciliation: true
+                    detail:
+                        "the create-capture operation points to \(Self.origin(of: operation.href)), not to the "
+                        + "configured api_url \(Self.origin(of: self.configuration.apiURL)): capture not sent",
+                    countsTowardLock: false
                 )
             )
         }
-        return await self.post(request, to: url, logger: logger)
+        return .post(url)
+    }
+
+    enum CaptureTarget: Equatable {
+        case post(String)
+        case refuse(CaptureRefusal)
     }
 
     /// The capture POST itself, classified.
@@ -125,7 +147,9 @@ public final class SwedbankPayClient: PaymentProvider {
             bytes = ByteBuffer(data: try JSONEncoder().encode(body))
         } catch {
             return .refused(
-                CaptureRefusal(cause: .invalidRequest, detail: "capture body", countsTowardLock: false))
+                CaptureRefusal(
+                    cause: .invalidRequest, detail: "the capture body could not be encoded",
+                    countsTowardLock: false))
         }
         logger.debug("PSP request", metadata: ["http.method": "POST"])
         switch await self.transport.send(.POST, url, headers: self.headers(json: true), body: bytes) {
@@ -145,7 +169,12 @@ public final class SwedbankPayClient: PaymentProvider {
 
     private func paymentDocument(_ locator: PaymentLocator) async throws(PSPError) -> SwedbankPaymentDocument
     {
-        let exchange = try await self.get(self.url(forPath: locator.payment), locator: locator)
+        guard let url = self.resolve(locator.payment) else {
+            throw PSPError.invalidRequest.with(
+                psp: .swedbankPay, payment: locator.payment,
+                detail: "the payment is not on the configured api_url")
+        }
+        let exchange = try await self.get(url, locator: locator)
         guard let document = exchange.decode(SwedbankPaymentDocument.self) else {
             throw PSPError.malformedResponse.with(
                 psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
@@ -157,7 +186,13 @@ public final class SwedbankPayClient: PaymentProvider {
         -> [CaptureTransaction]
     {
         let path = capturesID ?? (locator.payment.trimmingSuffix("/") + "/captures")
-        let exchange = try await self.get(self.url(forPath: path), locator: locator)
+        guard let url = self.resolve(path) else {
+            throw PSPError.invalidRequest.with(
+                psp: .swedbankPay, payment: locator.payment,
+                detail:
+                    "the captures resource points to \(Self.origin(of: path)), not to the configured api_url")
+        }
+        let exchange = try await self.get(url, locator: locator)
         guard let document = exchange.decode(SwedbankCapturesDocument.self) else {
             throw PSPError.malformedResponse.with(
                 psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
@@ -190,21 +225,39 @@ public final class SwedbankPayClient: PaymentProvider {
         return headers
     }
 
-    /// The payment id path (or any path the API hands out) on the configured API host.
+    /// A path on the configured API host (the payment id path, a relative `href`).
     private func url(forPath path: String) -> String {
-        if path.hasPrefix("http://") || path.hasPrefix("https://") { return path }
-        return self.configuration.apiURL.trimmingSuffix("/") + (path.hasPrefix("/") ? path : "/" + path)
+        self.configuration.apiURL.trimmingSuffix("/") + (path.hasPrefix("/") ? path : "/" + path)
     }
 
-    /// An operation's `href`, if it points at the configured API (the token must go nowhere else).
-    private func resolve(_ href: String) -> String? {
-        guard href.hasPrefix("http://") || href.hasPrefix("https://") else { return self.url(forPath: href) }
-        guard let target = URL(string: href), let base = URL(string: self.configuration.apiURL),
-            target.scheme?.lowercased() == base.scheme?.lowercased(),
-            target.host?.lowercased() == base.host?.lowercased(),
-            target.port == base.port
+    /// A URL the API handed out (an operation's `href`, a resource `id`): a path is resolved against
+    /// the configured `api_url`; an absolute URL is followed only when its scheme, host and port are
+    /// the `api_url`'s (the bearer token must go nowhere else). `nil` otherwise.
+    func resolve(_ href: String) -> String? {
+        guard let scheme = href.range(of: "://").map({ href[..<$0.lowerBound] }),
+            scheme.allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) })
+        else {
+            return href.hasPrefix("//") ? nil : self.url(forPath: href)
+        }
+        guard let target = Self.originParts(href), let base = Self.originParts(self.configuration.apiURL),
+            target == base
         else { return nil }
         return href
+    }
+
+    /// Scheme, host and port (the scheme's default when absent), lowercased.
+    static func originParts(_ url: String) -> [String]? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            let host = components.host?.lowercased(), !host.isEmpty
+        else { return nil }
+        let port = components.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
+        return [scheme, host, String(port)]
+    }
+
+    /// `scheme://host:port` of a URL, for messages.
+    static func origin(of url: String) -> String {
+        guard let parts = Self.originParts(url) else { return "an unreadable URL" }
+        return "\(parts[0])://\(parts[1]):\(parts[2])"
     }
 
     // MARK: - Classification
@@ -226,6 +279,8 @@ public final class SwedbankPayClient: PaymentProvider {
         )
     }
 
+    /// Every answer to the capture POST but a success may count toward the lock (the PSP's rule is
+    /// undocumented: the worst reading), the "later" ones (429, 409, 503) included.
     static func outcome(of exchange: HTTPExchange, request: CaptureRequest) -> CaptureOutcome {
         let status = exchange.status
         if exchange.isSuccess {
@@ -243,7 +298,8 @@ public final class SwedbankPayClient: PaymentProvider {
                         transactionID: transaction.id ?? document.capture.id,
                         transactionNumber: transaction.number,
                         reference: transaction.payeeReference ?? request.reference,
-                        amount: transaction.amount ?? request.amount
+                        amount: transaction.amount ?? request.amount,
+                        requestedAmount: request.amount
                     )
                 )
             case .failed:
@@ -271,25 +327,19 @@ public final class SwedbankPayClient: PaymentProvider {
         switch status {
         case 401:
             return .refused(
-                CaptureRefusal(
-                    cause: .unauthorized,
-                    errorType: name,
-                    httpStatus: status,
-                    detail: detail,
-                    countsTowardLock: false
-                )
-            )
+                CaptureRefusal(cause: .unauthorized, errorType: name, httpStatus: status, detail: detail))
         case 404:
             return .refused(
-                CaptureRefusal(
-                    cause: .notFound, errorType: name, httpStatus: status, detail: detail,
-                    countsTowardLock: false)
-            )
+                CaptureRefusal(cause: .notFound, errorType: name, httpStatus: status, detail: detail))
+        case 409:
+            return .transient(
+                TransientFailure(
+                    cause: .operationBlocked, httpStatus: status, retryAfter: exchange.retryAfter,
+                    detail: detail, countsTowardLock: true))
         case 400, 429, 500...599:
-            return exchange.commonFailure(errorType: name, detail: detail)
+            return exchange.commonFailure(errorType: name, detail: detail, laterCounts: true)
         default:
-            // 403 (forbidden, acquirererror, configurationerror) and anything else: a refusal that
-            // counts toward the lock unless proven otherwise.
+            // 403 (forbidden, acquirererror, configurationerror) and anything else.
             return .refused(
                 CaptureRefusal(cause: .declined, errorType: name, httpStatus: status, detail: detail))
         }

@@ -7,21 +7,32 @@ public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, Custo
     public var token: String
     /// Per-request timeout.
     public var timeout: Duration
-    /// Connection pool size, `max_concurrent_captures`.
+    /// Capture slots, `max_concurrent_captures`.
     public var maxConcurrentCaptures: Int
+    /// Connections per host of the client's own pool (when no `HTTPClient` is shared): every
+    /// capture slot plus ``PSPHTTPClient/readConnections`` by default.
+    public var maximumConnections: Int
 
     public init(
-        apiURL: String, token: String, timeout: Duration = .seconds(30), maxConcurrentCaptures: Int = 16
+        apiURL: String,
+        token: String,
+        timeout: Duration = .seconds(30),
+        maxConcurrentCaptures: Int = 16,
+        maximumConnections: Int? = nil
     ) {
         self.apiURL = apiURL
         self.token = token
         self.timeout = timeout
         self.maxConcurrentCaptures = maxConcurrentCaptures
+        self.maximumConnections =
+            maximumConnections
+            ?? PSPHTTPClient.defaultMaximumConnections(maxConcurrentCaptures: maxConcurrentCaptures)
     }
 
     public var description: String {
         "SwedbankPayConfiguration(apiURL: \(self.apiURL), token: <redacted>, timeout: \(self.timeout), "
-            + "maxConcurrentCaptures: \(self.maxConcurrentCaptures))"
+            + "maxConcurrentCaptures: \(self.maxConcurrentCaptures), "
+            + "maximumConnections: \(self.maximumConnections))"
     }
 
     public var debugDescription: String { self.description }

@@ -28,6 +28,8 @@ struct CaptureOutcomeTests {
         (.serverError(status: 503, retryAfterSeconds: 7), .transient, false),
         (.rateLimited(retryAfterSeconds: 3), .transient, false),
         (.applyThenLate(milliseconds: 2_500), .unknown, true),
+        // Held past the client's timeout and not applied yet when the client gives up.
+        (.lateLanding(milliseconds: 2_500), .unknown, false),
         (.applyThenDrop, .unknown, true),
         (.malformedJSON, .unknown, true),
         (.slow(milliseconds: 300), .captured, true),
@@ -131,9 +133,14 @@ struct CaptureOutcomeTests {
             #expect(receipt.capturedAmount == 400)
             #expect(receipt.paymentState == .partiallyCaptured)
             #expect(receipt.transactionID != nil)
+            #expect(receipt.amount == 400)
+            #expect(receipt.requestedAmount == 400)
             let snapshot = try await psps.bambora.payment(locator)
             #expect(snapshot.rawState == "Captured")
-            #expect(snapshot.captures.map(\.reference) == [request.reference])
+            // Like the real API: the capture operation carries no reference of ours, but a time.
+            #expect(snapshot.captures.map(\.reference) == [nil])
+            #expect(snapshot.captures.map(\.amount) == [400])
+            #expect(snapshot.captures.first?.occurredAt != nil)
         }
     }
 
@@ -200,7 +207,12 @@ struct CaptureOutcomeTests {
             await swedbank.capture(captureRequest(locator, amount: 1)),
         ]
         for outcome in outcomes {
-            #expect(Self.classify(outcome) == .transient, "\(outcome)")
+            guard case .transient(let failure) = outcome else {
+                Issue.record("expected transient, got \(outcome)")
+                continue
+            }
+            #expect(failure.cause == .connectionFailed || failure.cause == .tokenUnavailable)
+            #expect(!failure.countsTowardLock)
         }
         await #expect(throws: PSPError.unreachable) { try await swedbank.payment(locator) }
         try await bambora.shutdown()

@@ -58,12 +58,24 @@ enum ProviderContract {
             Issue.record("\(environment.name): a partial capture of an authorized payment must be captured")
             return
         }
-        #expect(receipt.amount == 4_000)
+        #expect(receipt.amount == 4_000, "the PSP's own amount")
+        #expect(receipt.requestedAmount == 4_000)
+        #expect(!receipt.capturedMoreThanRequested)
         let partial = try await provider.payment(locator)
         #expect(partial.state == .partiallyCaptured)
         #expect(partial.capturedAmount == 4_000)
         #expect(partial.remainingCaptureAmount == 6_000)
-        #expect(partial.captures.contains { $0.reference == first.reference && $0.state == .completed })
+        let landed = partial.captures.filter { $0.state == .completed }
+        #expect(landed.map(\.amount) == [4_000])
+        // Every capture carries the PSP's time. Only Swedbank Pay echoes our reference: a Bambora
+        // capture operation has `comment: null`, so an attempt is known by amount and time alone.
+        #expect(landed.allSatisfy { $0.occurredAt != nil }, "\(environment.name): timestamps")
+        if provider.psp == .swedbankPay {
+            #expect(landed.first?.reference == first.reference)
+        } else {
+            #expect(
+                landed.allSatisfy { $0.reference == nil }, "\(environment.name): Bambora echoes no comment")
+        }
 
         let second = Self.request(environment, locator, 6_000)
         guard case .captured = await provider.capture(second) else {
@@ -75,8 +87,14 @@ enum ProviderContract {
         #expect(full.capturedAmount == 10_000)
         #expect(full.remainingCaptureAmount == 0)
         #expect(!full.canCapture)
-        let captures = try await provider.captures(locator)
-        #expect(Set(captures.compactMap(\.reference)).isSuperset(of: [first.reference, second.reference]))
+        let captures = try await provider.captures(locator).filter { $0.state == .completed }
+        #expect(captures.map(\.amount).sorted() == [4_000, 6_000])
+        if provider.psp == .swedbankPay {
+            #expect(Set(captures.compactMap(\.reference)) == [first.reference, second.reference])
+        }
+        // In the order they happened.
+        let times = captures.compactMap(\.occurredAt)
+        #expect(times.count == 2 && times == times.sorted())
 
         // Nothing is left: a further capture is refused and calls for reconciliation, not retry.
         guard case .refused(let refusal) = await provider.capture(Self.request(environment, locator, 1))

@@ -96,6 +96,53 @@ struct RefdataDecodingTests {
         #expect(snapshot.capturedAmount == 1_000)
         #expect(snapshot.currency == "EUR")
         #expect(!snapshot.canCapture)
+        // `comment` is null: Bambora echoes no reference of ours. Its timestamps say "string".
+        #expect(snapshot.captures.map(\.reference) == [nil])
+        #expect(snapshot.captures.first?.timestamp == "string")
+        #expect(snapshot.captures.first?.occurredAt == nil)
+    }
+
+    /// Every `created`, `updated` and `timestamp` string in the payloads, with its file.
+    static func timestamps(in value: Any, file: String, into found: inout [(String, String)]) {
+        if let object = value as? [String: Any] {
+            for (key, child) in object {
+                if ["created", "updated", "timestamp"].contains(key), let text = child as? String {
+                    found.append((file, text))
+                } else {
+                    Self.timestamps(in: child, file: file, into: &found)
+                }
+            }
+        } else if let array = value as? [Any] {
+            for child in array { Self.timestamps(in: child, file: file, into: &found) }
+        }
+    }
+
+    @Test("Every timestamp in the payloads parses (Bambora's placeholder \"string\" aside)")
+    func everyTimestampParses() throws {
+        var found: [(String, String)] = []
+        for (name, data) in try Self.files() {
+            Self.timestamps(in: try JSONSerialization.jsonObject(with: data), file: name, into: &found)
+        }
+        let real = found.filter { $0.1 != "string" }
+        #expect(real.count >= 40, "expected the payloads' timestamps, found \(real.count)")
+        for (name, text) in real {
+            #expect(PSPTimestamp.parse(text) != nil, "\(name): \(text)")
+        }
+    }
+
+    @Test("Swedbank Pay capture transactions read their created time from every payload that has them")
+    func swedbankCaptureTimes() throws {
+        for (name, data) in try Self.files() where Self.kind(of: name) == .swedbankCapturesList {
+            let list = try JSONDecoder().decode(SwedbankCapturesDocument.self, from: data)
+            for capture in list.captures {
+                #expect(capture.occurredAt != nil, "\(name): \(capture.timestamp ?? "no timestamp")")
+            }
+        }
+        for (name, data) in try Self.files() where Self.kind(of: name) == .swedbankCaptureResponse {
+            let response = try JSONDecoder().decode(SwedbankCaptureResponseDocument.self, from: data)
+            let transaction = response.capture.transaction.captureTransaction(fallbackID: "t")
+            #expect(transaction.occurredAt != nil, "\(name)")
+        }
     }
 
     @Test("Bambora swagger shape: amount and captures[] are read")

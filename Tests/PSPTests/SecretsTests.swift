@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import PSP
 import PSPSimulator
+import Synchronization
 import Testing
 
 @Suite("Secrets stay out of logs and errors")
@@ -59,5 +60,40 @@ struct SecretsTests {
             #expect(!line.lowercased().contains("authorization"), "header leaked: \(line)")
             #expect(!line.contains("Basic "), "credentials leaked: \(line)")
         }
+    }
+
+    @Test("Every Bambora access token fetched is handed to registerSecret before use")
+    func accessTokensAreRegistered() async throws {
+        let registered = Mutex<[String]>([])
+        try await PSPSimulator.withRunning { simulator in
+            let client = BamboraClient(
+                configuration: .init(
+                    apiURL: simulator.baseURL,
+                    authURL: simulator.baseURL,
+                    merchant: "T1",
+                    clientID: simulator.configuration.bamboraClientID,
+                    clientSecret: simulator.configuration.bamboraClientSecret,
+                    timeout: .seconds(2),
+                    registerSecret: { token in registered.withLock { $0.append(token) } }
+                ),
+                logger: .init(label: "test")
+            )
+            let id = await simulator.state.createPayment(psp: .bambora, amount: 1_000, currency: "SEK")
+            _ = try await client.payment(PaymentLocator(payment: id))
+            await simulator.state.revokeTokens()  // the next call gets a 401 and fetches another
+            guard
+                case .captured = await client.capture(
+                    captureRequest(PaymentLocator(payment: id), amount: 100))
+            else {
+                Issue.record("expected captured")
+                return
+            }
+            #expect(await client.tokenFetchCount == 2)
+            try await client.shutdown()
+        }
+        let tokens = registered.withLock { $0 }
+        #expect(tokens.count == 2)
+        #expect(Set(tokens).count == 2)
+        #expect(tokens.allSatisfy { $0.hasPrefix("simtok_") })
     }
 }

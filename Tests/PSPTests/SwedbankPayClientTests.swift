@@ -1,7 +1,8 @@
 import Foundation
-import PSP
 import PSPSimulator
 import Testing
+
+@testable import PSP
 
 @Suite("Swedbank Pay client and simulator")
 struct SwedbankPayClientTests {
@@ -147,21 +148,86 @@ struct SwedbankPayClientTests {
         }
     }
 
-    @Test("payeeReferences: at most 30 of [A-Za-z0-9], unique; 12-digit mode strictly increasing")
-    func payeeReferences() {
-        let generator = PayeeReferenceGenerator()
-        let references = (0..<2_000).map { _ in generator.next() }
-        #expect(Set(references).count == references.count)
-        #expect(references.allSatisfy { generator.isValid($0) && $0.count == 30 })
-        // After the 9-character time prefix, every one of the 62 letters and digits turns up.
-        let random = Set(references.flatMap { $0.dropFirst(9) })
-        #expect(random == Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
-        let digits = PayeeReferenceGenerator(mode: .twelveDigits)
-        let numbers = (0..<2_000).map { _ in digits.next() }
-        #expect(numbers.allSatisfy { $0.count == 12 && $0.allSatisfy(\.isNumber) })
-        #expect(numbers == numbers.sorted())
-        #expect(Set(numbers).count == numbers.count)
-        #expect(!generator.isValid("has-dash"))
-        #expect(!generator.isValid(String(repeating: "a", count: 31)))
+    static func document(href: String) throws -> SwedbankPaymentDocument {
+        let json = """
+            {"payment": {"id": "/psp/creditcard/payments/p", "amount": 100, "state": "Ready"},
+             "operations": [{"method": "POST", "rel": "create-capture", "href": "\(href)"}]}
+            """
+        return try JSONDecoder().decode(SwedbankPaymentDocument.self, from: Data(json.utf8))
+    }
+
+    static let client = SwedbankPayClient(
+        configuration: .init(apiURL: "https://api.payex.com", token: "t"), logger: .init(label: "test"))
+
+    @Test(
+        "An href on the api_url's scheme, host and port is followed; a path is resolved against it",
+        arguments: [
+            (
+                "https://api.payex.com/psp/creditcard/payments/p/captures",
+                "https://api.payex.com/psp/creditcard/payments/p/captures"
+            ),
+            ("https://API.payex.com:443/psp/x/captures", "https://API.payex.com:443/psp/x/captures"),
+            (
+                "/psp/creditcard/payments/p/captures",
+                "https://api.payex.com/psp/creditcard/payments/p/captures"
+            ),
+        ])
+    func hrefFollowed(_ href: String, _ expected: String) throws {
+        #expect(Self.client.captureTarget(in: try Self.document(href: href)) == .post(expected))
+    }
+
+    @Test(
+        "An href elsewhere is not followed: refused, not counted, saying where it pointed",
+        arguments: [
+            "https://evil.example/psp/creditcard/payments/p/captures",
+            "http://api.payex.com/psp/creditcard/payments/p/captures",
+            "https://api.payex.com:8443/psp/creditcard/payments/p/captures",
+            "https://api.payex.com.evil.example/psp/x",
+            "//evil.example/psp/x",
+        ])
+    func hrefElsewhere(_ href: String) throws {
+        guard case .refuse(let refusal) = Self.client.captureTarget(in: try Self.document(href: href)) else {
+            Issue.record("\(href) must not be followed")
+            return
+        }
+        #expect(!refusal.countsTowardLock)
+        #expect(!refusal.needsReconciliation)
+        #expect(refusal.detail?.contains("not to the configured api_url https://api.payex.com:443") == true)
+    }
+
+    @Test("A payment or captures resource off the api_url host is not read (the token stays home)")
+    func readsStayHome() async throws {
+        await #expect(throws: PSPError.invalidRequest) {
+            try await Self.client.payment(
+                PaymentLocator(payment: "https://evil.example/psp/creditcard/payments/p"))
+        }
+        let outcome = await Self.client.capture(
+            captureRequest(
+                PaymentLocator(payment: "https://evil.example/psp/creditcard/payments/p"), amount: 1))
+        guard case .refused(let refusal) = outcome else {
+            Issue.record("expected refused, got \(outcome)")
+            return
+        }
+        #expect(!refusal.countsTowardLock)
+    }
+
+    @Test("Swedbank Pay capture transactions carry their created timestamp, parsed")
+    func transactionTimestamps() async throws {
+        try await withSimulatedPSPs { psps in
+            let locator = await psps.swedbankPayment(amount: 1_000)
+            let before = Date()
+            guard case .captured = await psps.swedbank.capture(captureRequest(locator, amount: 400)) else {
+                Issue.record("expected captured")
+                return
+            }
+            let capture = try #require(try await psps.swedbank.captures(locator).first)
+            let timestamp = try #require(capture.timestamp)
+            #expect(timestamp.hasSuffix("Z"))
+            #expect(
+                timestamp.split(separator: ".").last?.count == 8,
+                "seven fractional digits and Z: \(timestamp)")
+            let occurredAt = try #require(capture.occurredAt)
+            #expect(abs(occurredAt.timeIntervalSince(before)) < 5)
+        }
     }
 }
