@@ -156,7 +156,8 @@ extension Authorization {
             if unreachable {
                 consequence.alerts.insert(
                     Alert(
-                        .pspUnreachable, id, "the PSP could not take the capture; it may count it as a failed attempt",
+                        .pspUnreachable, id,
+                        "the PSP could not take the capture; it may count it as a failed attempt",
                         [
                             "psp": psp.rawValue, "reason": reason,
                             "consecutive_failures": String(consecutiveFailures),

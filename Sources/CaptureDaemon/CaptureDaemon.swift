@@ -53,6 +53,12 @@ public struct CaptureDaemon: Sendable {
             database: database, clock: clock, repeatInterval: configuration.alertRepeatInterval,
             logger: logger)
 
+        let replanned = try database.replanIfRulesChanged(configuration.registrationRules, now: startedAt)
+        if replanned > 0 {
+            logger.notice(
+                "re-planned open authorizations under the changed expiry rules or safety margin",
+                metadata: ["authorizations": "\(replanned)"])
+        }
         let recovered = try database.recoverInterruptedAttempts(now: startedAt)
         if !recovered.isEmpty {
             logger.warning(

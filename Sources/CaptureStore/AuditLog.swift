@@ -137,8 +137,9 @@ public enum AuditLog {
         let rows = try Row.fetchCursor(
             db,
             sql: """
-                SELECT batch_audit_seq, \(RegistrationDigest.columns) FROM authorization
-                WHERE batch_audit_seq IS NOT NULL ORDER BY rowid
+                SELECT a.batch_audit_seq, \(RegistrationDigest.registeredColumns)
+                FROM authorization a LEFT JOIN registered_plan p ON p.authorization_id = a.id
+                WHERE a.batch_audit_seq IS NOT NULL ORDER BY a.rowid
                 """)
         var row = try rows.next()
         var record = RegistrationDigest.Record()
@@ -168,6 +169,37 @@ public enum AuditLog {
         if let row, let rowSeq = row[0] as Int64? {
             return (rowSeq, .registrationsMismatch(stored: 1, recorded: 0))
         }
+        return try verifyReplans(db)
+    }
+
+    /// Every re-planned authorization's dates are those its latest `replanned` entry recorded.
+    static func verifyReplans(_ db: Database) throws -> (seq: Int64, problem: AuditVerification.Problem)? {
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT a.id, a.expires_at, a.expiry_rule, a.deadline, a.capture_at,
+                    (SELECT seq FROM audit_log WHERE authorization_id = a.id AND event = 'replanned'
+                        ORDER BY seq DESC LIMIT 1) AS seq,
+                    (SELECT detail FROM audit_log WHERE authorization_id = a.id AND event = 'replanned'
+                        ORDER BY seq DESC LIMIT 1) AS detail
+                FROM registered_plan p JOIN authorization a ON a.id = p.authorization_id ORDER BY a.rowid
+                """)
+        while let row = try rows.next() {
+            let id: String = row["id"]
+            guard let seq = row["seq"] as Int64?, let detail = row["detail"] as String?,
+                let object = try? JSONSerialization.jsonObject(with: Data(detail.utf8)) as? [String: Any]
+            else { return (0, .replanMismatch(id: id)) }
+            func instant(_ column: String) -> String? {
+                (row[column] as Int64?).map { Instant(millisecondsSinceEpoch: $0).rfc3339 }
+            }
+            let live: [String: String?] = [
+                "expires_at": instant("expires_at"), "expiry_rule": row["expiry_rule"],
+                "deadline": instant("deadline"), "capture_at": instant("capture_at"),
+            ]
+            for (key, value) in live where (object[key] as? String) != value {
+                return (seq, .replanMismatch(id: id))
+            }
+        }
         return nil
     }
 
@@ -189,6 +221,9 @@ public struct AuditVerification: Hashable, Sendable {
         /// An import batch's entry does not match the authorizations that point at it: one of them
         /// was edited, added or removed (`RegistrationDigest`).
         case registrationsMismatch(stored: Int64, recorded: Int64)
+        /// A re-planned authorization's dates are not those its latest `replanned` entry recorded: they
+        /// were edited behind the log's back.
+        case replanMismatch(id: String)
     }
 
     /// Entries checked.

@@ -5,8 +5,9 @@ import GRDB
 
 /// The SHA-256 an import batch's audit entry carries over the authorizations it registered.
 ///
-/// Each authorization's registration columns (those fixed at registration: nothing updates them
-/// afterwards, the daemon and the operator commands change only the state columns) are hashed on
+/// Each authorization's registration columns (those fixed at registration: the daemon and the operator
+/// commands change only the state columns; a re-plan changes the dates and keeps the registered ones in
+/// `registered_plan`) are hashed on
 /// their own, in the order they were stored; the batch's digest is the SHA-256 of those 32-byte
 /// digests. `audit verify` recomputes it from the rows, so an authorization edited, added to or
 /// removed from a batch is found, as an edited entry is found by the chain.
@@ -18,6 +19,16 @@ struct RegistrationDigest {
     static let columns = """
         id, psp, payment, merchant, amount, currency, vat_amount, authorized_at, requested_expires_at, scheme,
         initiator, capture_policy, description, expires_at, expiry_rule, deadline, capture_at, registered_at
+        """
+
+    /// The same columns as registered, read by `audit verify` from `authorization a` joined with
+    /// `registered_plan p`: an authorization re-planned since keeps its registered dates there.
+    static let registeredColumns = """
+        a.id, a.psp, a.payment, a.merchant, a.amount, a.currency, a.vat_amount, a.authorized_at,
+        a.requested_expires_at, a.scheme, a.initiator, a.capture_policy, a.description,
+        COALESCE(p.expires_at, a.expires_at), COALESCE(p.expiry_rule, a.expiry_rule),
+        COALESCE(p.deadline, a.deadline),
+        CASE WHEN p.authorization_id IS NULL THEN a.capture_at ELSE p.capture_at END, a.registered_at
         """
 
     private var hasher = SHA256()

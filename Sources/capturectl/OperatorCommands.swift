@@ -208,6 +208,10 @@ struct Audit: ParsableCommand {
                         print(
                             "audit log BROKEN at seq \(bad.seq): the import batch recorded there does not match the authorizations that point at it (\(stored) stored, \(recorded) recorded): an authorization was edited, added or removed"
                         )
+                    case .replanMismatch(let id):
+                        print(
+                            "audit log BROKEN at seq \(bad.seq): the dates of \(id) are not those its latest re-plan recorded: they were edited"
+                        )
                     }
                     throw ExitCode(2)
                 }

@@ -65,7 +65,8 @@ struct FaultMatrix {
             // `Initialized` first, `Completed` later: the landing is adopted, never captured again.
             all.append(
                 make(
-                    "initialized, completed later", [.initialized(resolvesTo: .completed, milliseconds: 1_500)],
+                    "initialized, completed later",
+                    [.initialized(resolvesTo: .completed, milliseconds: 1_500)],
                     alert: "outcome_unknown"))
             // `Initialized` past the settle time: undecided, so a human decides; never a blind retry.
             all.append(
@@ -150,7 +151,8 @@ struct FaultMatrix {
             if item.expectedState == "unknown" || item.name.contains("never decided") {
                 let calls = entries.filter { $0.source == "api" }.count
                 report.expect(
-                    calls == item.faults.count, "\(item.psp) \(item.name): \(calls) PSP calls while undecided")
+                    calls == item.faults.count, "\(item.psp) \(item.name): \(calls) PSP calls while undecided"
+                )
             }
             if let must = item.mustAlert {
                 report.expect(

@@ -71,7 +71,8 @@ struct CrashTests {
         "SIGTERM or SIGINT while a slow capture is in flight: it is recorded, then exit 0",
         arguments: [SIGTERM, SIGINT])
     func gracefulShutdown(signal: Int32) async throws {
-        try await withScenario("graceful-\(signal)", config: DaemonConfig(settleAfter: "6s", timeout: "5s")) { scenario in
+        try await withScenario("graceful-\(signal)", config: DaemonConfig(settleAfter: "6s", timeout: "5s")) {
+            scenario in
             let record = Record.swedbankPay("slow-\(signal)", amount: 4_200)
             try await scenario.seed([record])
             try await scenario.fault(record, enqueue: [.slow(milliseconds: 2_000)])

@@ -88,6 +88,8 @@ struct Shown: Decodable {
     var amount: Int64
     var capturedAmount: Int64
     var consecutiveFailures: Int
+    var expiresAt: String
+    var deadline: String
     var attempts: [Attempt]
     var audit: [Entry]
 }

@@ -67,4 +67,38 @@ struct PromiseTests {
             try await scenario.waitFor(record.id, "captured")
         }
     }
+
+    @Test(
+        "a changed safety_margin re-plans the open authorizations at start, audited; capturectl shows the new deadline"
+    )
+    func replanAtStart() async throws {
+        try await withScenario("replan", config: Self.config) { scenario in
+            let record = Record.bambora("replan", amount: 3_000, capture: "manual")
+            try await scenario.seed([record])
+            try await scenario.importRecords([record])
+            let first = try await scenario.show(record.id)
+            let expires = try #require(parseRFC3339(first.expiresAt))
+            #expect(parseRFC3339(first.deadline) == expires.addingTimeInterval(-10))
+
+            var longer = Self.config
+            longer.safetyMargin = "1h"
+            try scenario.writeConfig(longer)
+            let daemon = try await scenario.startDaemon()
+            let replanned = try await eventually("the re-plan entry") {
+                let shown = try await scenario.show(record.id)
+                return shown.audit.contains { $0.event == "replanned" } ? shown : nil
+            }
+            #expect(parseRFC3339(replanned.deadline) == expires.addingTimeInterval(-3_600))
+            #expect(try await scenario.ctl("audit", "verify").status == 0)
+            // The same rules at the next start change nothing more.
+            daemon.send(SIGTERM)
+            #expect(try await daemon.waitForExit() == 0)
+            let second = try await scenario.startDaemon()
+            try await eventually("the second daemon running") {
+                second.stderr.contains("captured is running") ? () : nil
+            }
+            let again = try await scenario.show(record.id)
+            #expect(again.audit.filter { $0.event == "replanned" }.count == 1)
+        }
+    }
 }

@@ -82,7 +82,8 @@ struct UnknownOutcomeTests {
         try await withScenario("initialized", config: config) { scenario in
             let record = Record.swedbankPay("initialized-s", amount: 4_400)
             try await scenario.seed([record])
-            try await scenario.fault(record, enqueue: [.initialized(resolvesTo: .completed, milliseconds: 4_000)])
+            try await scenario.fault(
+                record, enqueue: [.initialized(resolvesTo: .completed, milliseconds: 4_000)])
             try await scenario.importRecords([record])
             try await scenario.startDaemon()
 
@@ -110,7 +111,8 @@ struct UnknownOutcomeTests {
         try await withScenario("undecided", config: config) { scenario in
             let record = Record.swedbankPay("undecided-s", amount: 4_500)
             try await scenario.seed([record])
-            try await scenario.fault(record, enqueue: [.initialized(resolvesTo: .failed, milliseconds: 60_000)])
+            try await scenario.fault(
+                record, enqueue: [.initialized(resolvesTo: .failed, milliseconds: 60_000)])
             try await scenario.importRecords([record])
             try await scenario.startDaemon()
 
