@@ -1,4 +1,5 @@
 import CaptureCore
+import Foundation
 import PSP
 
 /// Translations between the PSP clients' vocabulary and the domain's.
@@ -61,22 +62,13 @@ extension PaymentSnapshot {
                 }
                 return CaptureEvidence.Capture(
                     id: transaction.id, reference: transaction.reference, amount: transaction.amount,
-                    state: state, at: transaction.timestamp.flatMap(Instant.init(pspTimestamp:)))
+                    state: state,
+                    at: transaction.occurredAt.map {
+                        Instant(
+                            millisecondsSinceEpoch: Int64(($0.timeIntervalSince1970 * 1000).rounded(.down)))
+                    })
             },
             capturedTotal: capturedAmount)
-    }
-}
-
-extension Instant {
-    /// A PSP's timestamp: RFC 3339, or the same without a zone (then UTC), as Bambora sometimes sends.
-    init?(pspTimestamp text: String) {
-        if let parsed = Instant(rfc3339: text) {
-            self = parsed
-        } else if let parsed = Instant(rfc3339: text + "Z") {
-            self = parsed
-        } else {
-            return nil
-        }
     }
 }
 

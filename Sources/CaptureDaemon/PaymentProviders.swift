@@ -20,15 +20,19 @@ public struct PaymentProviders: Sendable {
         self.httpClient = httpClient
     }
 
-    /// Clients for every configured PSP, with the secrets read at start-up.
-    public static func make(configuration: CaptureConfiguration, secrets: PSPSecrets, logger: Logger)
-        -> PaymentProviders
-    {
-        let timeout = max(
-            configuration.bambora?.timeout ?? .zero, configuration.swedbankPay?.timeout ?? .zero)
+    /// Clients for every configured PSP, with the secrets read at start-up. `registerSecret` learns
+    /// every secret obtained later (Bambora's access tokens), for the log's redaction.
+    public static func make(
+        configuration: CaptureConfiguration, secrets: PSPSecrets, logger: Logger,
+        registerSecret: (@Sendable (String) -> Void)? = nil
+    ) -> PaymentProviders {
+        // One pool with room for every capture slot plus the reconciler's reads; its connect timeout
+        // (which also bounds the wait for a pooled connection) follows the shortest PSP timeout, so
+        // that a request that never left ends before its call could time out: not sent, not unknown.
+        let timeouts = [configuration.bambora?.timeout, configuration.swedbankPay?.timeout].compactMap { $0 }
         let httpClient = PSPHTTPClient.make(
             maxConcurrentCaptures: configuration.scheduler.maxConcurrentCaptures,
-            timeout: max(timeout, .seconds(1)))
+            timeout: max(timeouts.min() ?? .seconds(30), .seconds(1)))
         var providers: [PaymentServiceProvider: any PaymentProvider] = [:]
         var references: [PaymentServiceProvider: PayeeReferenceGenerator] = [:]
         if let bambora = configuration.bambora, let secret = secrets.bamboraClientSecret {
@@ -37,7 +41,8 @@ public struct PaymentProviders: Sendable {
                     apiURL: bambora.apiURL, authURL: bambora.authURL, merchant: bambora.merchant,
                     clientID: bambora.clientID,
                     clientSecret: secret, timeout: bambora.timeout,
-                    maxConcurrentCaptures: configuration.scheduler.maxConcurrentCaptures),
+                    maxConcurrentCaptures: configuration.scheduler.maxConcurrentCaptures,
+                    registerSecret: registerSecret),
                 httpClient: httpClient, logger: logger)
             references[.bambora] = PayeeReferenceGenerator(mode: .alphanumeric())
         }

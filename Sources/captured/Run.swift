@@ -40,12 +40,14 @@ struct Run: AsyncParsableCommand {
             FileHandle.standardError.write(Data("captured: \(error)\n".utf8))
             throw ExitCode(78)
         }
-        CaptureLoggingSystem.bootstrap(
+        let redaction = CaptureLoggingSystem.bootstrap(
             level: level, format: format, secrets: secrets.all, environment: environment)
         let logger = Logger(label: "captured")
         let daemon = CaptureDaemon(
             configuration: configuration,
-            providers: PaymentProviders.make(configuration: configuration, secrets: secrets, logger: logger),
+            providers: PaymentProviders.make(
+                configuration: configuration, secrets: secrets, logger: logger,
+                registerSecret: { redaction.register($0) }),
             logger: logger)
         do {
             try await daemon.run()
