@@ -322,12 +322,27 @@ extension Authorization {
             ])
     }
 
-    /// Clears the schedule: nothing is left for the daemon to do.
+    /// Clears the schedule: nothing is left for the daemon to do. A partially captured remainder that
+    /// lapsed is money the shop will not get: it is said (`authorization_expired`, naming the
+    /// remainder), although the authorization stays `partially_captured`.
     public mutating func settle(reason: String, now: Instant) -> Consequence {
         nextActionAt = nil
         requestedAmount = nil
+        var alerts: [Alert] = []
+        if state == .partiallyCaptured && remainingAmount > 0 && now >= expiresAt {
+            alerts.append(
+                Alert(
+                    .authorizationExpired, id,
+                    "the uncaptured remainder of a partially captured authorization lapsed",
+                    [
+                        "psp": psp.rawValue, "expires_at": expiresAt.rfc3339,
+                        "remaining_amount": String(remainingAmount),
+                        "captured_amount": String(capturedAmount),
+                    ]))
+        }
         return Consequence(
-            event: "settled", detail: ["reason": .string(reason), "state": .string(state.rawValue)])
+            event: "settled", detail: ["reason": .string(reason), "state": .string(state.rawValue)],
+            alerts: alerts)
     }
 
     /// Stops automatic attempts: a human decides. It is still expired on time if nobody acts.

@@ -12,12 +12,15 @@ struct AlertRaiser: Sendable {
     let repeatInterval: Duration
     let logger: Logger
 
-    func raise(_ alerts: [Alert]) {
+    func raise(_ alerts: [Alert]) async {
         for alert in alerts {
             let now = clock.now()
             let due: Bool
             do {
-                due = try database.shouldRaise(alert, now: now, repeatInterval: repeatInterval)
+                let repeatInterval = repeatInterval
+                due = try await database.offloaded {
+                    try $0.shouldRaise(alert, now: now, repeatInterval: repeatInterval)
+                }
             } catch {
                 // Better a repeated alert than a lost one.
                 logger.warning(

@@ -64,21 +64,23 @@ public struct CaptureDaemon: Sendable {
             logger.warning(
                 "recovered capture attempts left in flight by the last run",
                 metadata: ["attempts": "\(recovered.count)"])
-            alerts.raise(recovered.flatMap(\.consequence.alerts))
+            await alerts.raise(recovered.flatMap(\.consequence.alerts))
         }
 
         let executor = CaptureExecutor(
             database: database, providers: providers, configuration: configuration, clock: clock,
             alerts: alerts, logger: logger)
+        let progress = SchedulerProgress(pollInterval: configuration.scheduler.pollInterval)
         let heartbeat = Heartbeat(
             database: database, clock: clock, notifier: notifier,
             interval: min(configuration.scheduler.pollInterval, .seconds(5)),
-            startedAt: startedAt, logger: logger)
+            startedAt: startedAt, progress: progress, logger: logger)
         let services: [any Service] = [
             Scheduler(
                 database: database, executor: executor, clock: clock,
                 pollInterval: configuration.scheduler.pollInterval,
-                maxConcurrent: configuration.scheduler.maxConcurrentCaptures, logger: logger),
+                maxConcurrent: configuration.scheduler.maxConcurrentCaptures, progress: progress,
+                logger: logger),
             Reconciler(
                 database: database, providers: providers, clock: clock,
                 interval: configuration.reconcileInterval,
@@ -97,7 +99,7 @@ public struct CaptureDaemon: Sendable {
 
         // READY=1 comes from the heartbeat once the group runs: only then are SIGTERM and SIGINT
         // trapped, so that a stop right after start is a graceful shutdown too.
-        heartbeat.beat()
+        await heartbeat.beat()
         logger.notice(
             "captured is running",
             metadata: [

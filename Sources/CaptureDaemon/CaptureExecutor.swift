@@ -72,7 +72,7 @@ struct CaptureExecutor: Sendable {
                     next: &next)
             }
         }
-        if let committed { alerts.raise(committed.1.consequence.alerts) }
+        if let committed { await alerts.raise(committed.1.consequence.alerts) }
         switch next {
         case .nothing:
             return nil
@@ -151,7 +151,7 @@ struct CaptureExecutor: Sendable {
             metadata: [
                 "outcome": "\(mutation.updateAttempt?.state.rawValue ?? "?")", "state": "\(updated.state)",
             ])
-        alerts.raise(mutation.consequence.alerts)
+        await alerts.raise(mutation.consequence.alerts)
     }
 
     /// An unknown outcome: ask the PSP whether the attempt landed before anything else happens, and
@@ -190,7 +190,7 @@ struct CaptureExecutor: Sendable {
                     "authorization": "\(updated.id)", "psp": "\(updated.psp)", "finding": "\(finding)",
                     "state": "\(updated.state)",
                 ])
-            alerts.raise(mutation.consequence.alerts)
+            await alerts.raise(mutation.consequence.alerts)
         }
     }
 
@@ -202,7 +202,7 @@ struct CaptureExecutor: Sendable {
             let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, _ in
                 notConfigured(&current, now: now)
             }
-            if let committed { alerts.raise(committed.1.consequence.alerts) }
+            if let committed { await alerts.raise(committed.1.consequence.alerts) }
             return nil
         }
         let view: PaymentView
@@ -218,7 +218,7 @@ struct CaptureExecutor: Sendable {
                             + configuration.scheduler.retry.delay(afterOutageOf: now - current.stateChangedAt),
                         reason: "could not read the payment at the PSP before retrying: \(error)", now: now))
             }
-            if let committed { alerts.raise(committed.1.consequence.alerts) }
+            if let committed { await alerts.raise(committed.1.consequence.alerts) }
             return nil
         }
         let now = clock.now()
@@ -241,7 +241,7 @@ struct CaptureExecutor: Sendable {
                 return nil
             }
         }
-        if let committed { alerts.raise(committed.1.consequence.alerts) }
+        if let committed { await alerts.raise(committed.1.consequence.alerts) }
         guard case .attempt(let attempt, let authorization) = next else { return nil }
         return await execute(attempt, authorization)
     }

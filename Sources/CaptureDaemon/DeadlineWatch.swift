@@ -20,18 +20,23 @@ struct DeadlineWatch: Service {
     }
 
     func run() async throws {
-        while !Task.shouldStop {
-            try check()
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: checkInterval) }
+        try await DatabaseRetry().run("deadline watch", logger: alerts.logger, clock: clock) {
+            while !Task.shouldStop {
+                try await check()
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: checkInterval) }
+            }
         }
     }
 
-    func check() throws {
+    func check() async throws {
         let now = clock.now()
-        for authorization in try database.deadlineCandidates(now: now, warnBefore: warnBefore, limit: 10_000)
-        {
+        let warnBefore = warnBefore
+        let candidates = try await database.offloaded {
+            try $0.deadlineCandidates(now: now, warnBefore: warnBefore, limit: 10_000)
+        }
+        for authorization in candidates {
             guard let reason = authorization.deadlineWarning else { continue }
-            alerts.raise([
+            await alerts.raise([
                 Alert(
                     .deadlineApproaching, authorization.id, "capture deadline approaching",
                     [

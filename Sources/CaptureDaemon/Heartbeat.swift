@@ -13,6 +13,8 @@ struct Heartbeat: Service {
     let notifier: SystemdNotifier
     let interval: Duration
     let startedAt: Instant
+    /// The watchdog is fed only while the scheduler makes progress.
+    let progress: SchedulerProgress
     let logger: Logger
 
     func run() async throws {
@@ -22,7 +24,7 @@ struct Heartbeat: Service {
             // Inside the running ServiceGroup: its signal handlers are installed.
             ready()
             while !Task.shouldStop {
-                beat()
+                await beat()
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
             }
         } onGracefulShutdown: {
@@ -44,23 +46,33 @@ struct Heartbeat: Service {
         }
     }
 
-    func beat() {
+    func beat() async {
         let now = clock.now()
         var summary = "running"
         do {
-            let counts = try database.summaryCounts(now: now)
-            summary = "\(counts.open) open, \(counts.due) due, \(counts.attention) in attention"
-            try database.writeHeartbeat(
-                StatusReport.Heartbeat(
-                    at: now, startedAt: startedAt, pid: Int(getpid()), version: CaptureVersion.current,
-                    summary: summary))
+            let startedAt = startedAt
+            summary = try await database.offloaded { database in
+                let counts = try database.summaryCounts(now: now)
+                let summary = "\(counts.open) open, \(counts.due) due, \(counts.attention) in attention"
+                try database.writeHeartbeat(
+                    StatusReport.Heartbeat(
+                        at: now, startedAt: startedAt, pid: Int(getpid()), version: CaptureVersion.current,
+                        summary: summary))
+                return summary
+            }
         } catch {
             // Without a heartbeat row, status reports the daemon stale; systemd still hears from us.
             logger.error("could not write the heartbeat", metadata: ["error": "\(error)"])
         }
         do {
             try notifier.status(summary)
-            try notifier.watchdog()
+            if progress.isProgressing(now: now, startedAt: startedAt) {
+                try notifier.watchdog()
+            } else {
+                logger.critical(
+                    "the scheduler has made no progress; not feeding the watchdog, so systemd restarts the daemon",
+                    metadata: ["stall_limit": "\(progress.stallLimit)"])
+            }
         } catch {
             logger.warning("could not notify systemd", metadata: ["error": "\(error)"])
         }

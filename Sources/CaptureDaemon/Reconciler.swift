@@ -20,9 +20,11 @@ struct Reconciler: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.shouldStop {
-            try await sweep()
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        try await DatabaseRetry().run("reconciler", logger: logger, clock: clock) {
+            while !Task.shouldStop {
+                try await sweep()
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            }
         }
     }
 
@@ -33,8 +35,10 @@ struct Reconciler: Service {
         var findings = 0
         let pause = Duration.milliseconds(1000 / max(1, requestsPerSecond))
         while !Task.shouldStop {
-            let page = try database.reconciliationPage(
-                after: after, limit: 100, now: clock.now(), psps: Set(providers.providers.keys))
+            let (cursor, now, psps) = (after, clock.now(), Set(providers.providers.keys))
+            let page = try await database.offloaded {
+                try $0.reconciliationPage(after: cursor, limit: 100, now: now, psps: psps)
+            }
             guard let last = page.last else { break }
             after = last.id
             for authorization in page {
@@ -58,7 +62,7 @@ struct Reconciler: Service {
         do {
             snapshot = try await provider.payment(authorization.locator)
         } catch let error where error == .notFound {
-            return try adopt(authorization, snapshot: nil, attempts: [], notFound: true)
+            return try await adopt(authorization, snapshot: nil, attempts: [], notFound: true)
         } catch {
             logger.debug(
                 "reconciliation could not read a payment",
@@ -69,34 +73,37 @@ struct Reconciler: Service {
         // against every recorded attempt.
         let attempts =
             authorization.state == .attention ? try await database.attempts(of: authorization.id) : []
-        return try adopt(authorization, snapshot: snapshot, attempts: attempts, notFound: false)
+        return try await adopt(authorization, snapshot: snapshot, attempts: attempts, notFound: false)
     }
 
     private func adopt(
         _ authorization: Authorization, snapshot: PaymentSnapshot?, attempts: [CaptureAttempt], notFound: Bool
-    ) throws -> Bool {
+    ) async throws -> Bool {
         let now = clock.now()
-        let committed = try database.mutate(id: authorization.id, now: now) { current, latest in
-            // Only what the PSP said about the authorization as it was when asked: if it changed in
-            // between (a capture landed), the next sweep looks again.
-            guard current == authorization else { return nil }
-            if notFound {
-                return current.reconcileNotFound(now: now).map { Mutation($0) }
+        let settleAfter = settleAfter
+        let committed = try await database.offloaded { database in
+            try database.mutate(id: authorization.id, now: now) { current, latest in
+                // Only what the PSP said about the authorization as it was when asked: if it changed in
+                // between (a capture landed), the next sweep looks again.
+                guard current == authorization else { return nil }
+                if notFound {
+                    return current.reconcileNotFound(now: now).map { Mutation($0) }
+                }
+                guard let snapshot else { return nil }
+                if var attempt = latest, attempt.state == .unknown {
+                    // Only the unknown-outcome procedure may judge an attempt whose outcome is unknown;
+                    // a landing it proves is adopted, anything else waits for a human.
+                    guard current.state == .attention, attempt.number == attempts.last?.number,
+                        case .landed(let pspReference, let amount) = UnknownOutcomeProcedure.decide(
+                            attempt, attempts: attempts, recordedCaptured: current.capturedAmount,
+                            evidence: snapshot.evidence, now: now, settleAfter: settleAfter),
+                        let consequence = current.adoptLateLanding(
+                            &attempt, pspReference: pspReference, landedAmount: amount, now: now)
+                    else { return nil }
+                    return Mutation(consequence, updateAttempt: attempt)
+                }
+                return current.reconcile(with: snapshot.view, now: now).map { Mutation($0) }
             }
-            guard let snapshot else { return nil }
-            if var attempt = latest, attempt.state == .unknown {
-                // Only the unknown-outcome procedure may judge an attempt whose outcome is unknown;
-                // a landing it proves is adopted, anything else waits for a human.
-                guard current.state == .attention, attempt.number == attempts.last?.number,
-                    case .landed(let pspReference, let amount) = UnknownOutcomeProcedure.decide(
-                        attempt, attempts: attempts, recordedCaptured: current.capturedAmount,
-                        evidence: snapshot.evidence, now: now, settleAfter: settleAfter),
-                    let consequence = current.adoptLateLanding(
-                        &attempt, pspReference: pspReference, landedAmount: amount, now: now)
-                else { return nil }
-                return Mutation(consequence, updateAttempt: attempt)
-            }
-            return current.reconcile(with: snapshot.view, now: now).map { Mutation($0) }
         }
         guard let (updated, mutation) = committed else { return false }
         logger.notice(
@@ -105,7 +112,7 @@ struct Reconciler: Service {
                 "authorization": "\(updated.id)", "psp": "\(updated.psp)",
                 "event": "\(mutation.consequence.event)", "state": "\(updated.state)",
             ])
-        alerts.raise(mutation.consequence.alerts)
+        await alerts.raise(mutation.consequence.alerts)
         return true
     }
 }

@@ -18,6 +18,7 @@ struct Scheduler: Service {
     let clock: any WallClock
     let pollInterval: Duration
     let maxConcurrent: Int
+    let progress: SchedulerProgress
     let logger: Logger
 
     /// What woke the scheduler.
@@ -30,6 +31,19 @@ struct Scheduler: Service {
     }
 
     func run() async throws {
+        // Once a failed pass has ended, no call of this process is at a PSP (one daemon per
+        // database): an attempt still in flight is an unknown outcome, as after a crash.
+        try await DatabaseRetry().run(
+            "scheduler", logger: logger, clock: clock,
+            beforeRestart: { [database, clock] in
+                _ = try database.recoverInterruptedAttempts(now: clock.now())
+            }
+        ) {
+            try await passes()
+        }
+    }
+
+    private func passes() async throws {
         try await withThrowingTaskGroup(of: Event.self) { group in
             // Every authorization with a task (at the PSP, or its outcome being recorded): never
             // picked twice.
@@ -54,10 +68,14 @@ struct Scheduler: Service {
             }
             while !Task.shouldStop {
                 let now = clock.now()
+                progress.passed(at: now)
                 let free = min(maxConcurrent - calling, 2 * maxConcurrent - inFlight.count)
                 if free > 0 {
                     // Ask for enough rows to fill the free slots even when some are already running.
-                    let due = try database.dueAuthorizationIDs(now: now, limit: free + inFlight.count)
+                    let limit = free + inFlight.count
+                    let due = try await database.offloaded {
+                        try $0.dueAuthorizationIDs(now: now, limit: limit)
+                    }
                     var started = 0
                     for id in due where !inFlight.contains(id) && started < free {
                         inFlight.insert(id)
@@ -72,7 +90,7 @@ struct Scheduler: Service {
                     }
                 }
                 if !timerPending {
-                    let wait = try sleepDuration(now: now, busy: calling >= maxConcurrent)
+                    let wait = try await sleepDuration(now: now, busy: calling >= maxConcurrent)
                     timerPending = true
                     group.addTask {
                         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
@@ -95,9 +113,11 @@ struct Scheduler: Service {
     }
 
     /// Until the earliest next action, at most one poll interval, at least a few milliseconds.
-    private func sleepDuration(now: Instant, busy: Bool) throws -> Duration {
+    private func sleepDuration(now: Instant, busy: Bool) async throws -> Duration {
         if busy { return pollInterval }
-        guard let earliest = try database.earliestNextAction() else { return pollInterval }
+        guard let earliest = try await database.offloaded({ try $0.earliestNextAction() }) else {
+            return pollInterval
+        }
         return min(max(earliest - now, .milliseconds(5)), pollInterval)
     }
 }

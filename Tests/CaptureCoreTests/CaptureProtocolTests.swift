@@ -381,8 +381,10 @@ struct CaptureProtocolTests {
             Issue.record("expected the remainder to be settled")
             return
         }
-        _ = authorization.settle(reason: "lapsed", now: Self.expiresAt)
+        let consequence = authorization.settle(reason: "lapsed", now: Self.expiresAt)
         #expect(authorization.state == .partiallyCaptured)
         #expect(authorization.nextActionAt == nil)
+        #expect(consequence.alerts.map(\.code) == [.authorizationExpired])
+        #expect(consequence.alerts.first?.detail["remaining_amount"] == "6000")
     }
 }
