@@ -33,12 +33,10 @@ struct Scheduler: Service {
     func run() async throws {
         // Once a failed pass has ended, no call of this process is at a PSP (one daemon per
         // database): an attempt still in flight is an unknown outcome, as after a crash.
-        try await DatabaseRetry().run(
-            "scheduler", logger: logger, clock: clock,
-            beforeRestart: { [database, clock] in
-                _ = try database.recoverInterruptedAttempts(now: clock.now())
-            }
-        ) {
+        let restart: @Sendable () throws -> Void = { [database, clock] in
+            _ = try database.recoverInterruptedAttempts(now: clock.now())
+        }
+        try await DatabaseRetry().run("scheduler", logger: logger, clock: clock, beforeRestart: restart) {
             try await passes()
         }
     }

@@ -16,10 +16,8 @@ struct ServiceResilienceTests {
     func retriedThenRecovers() async throws {
         let runs = Atomic<Int>(0)
         let restarts = Atomic<Int>(0)
-        try await retry.run(
-            "test", logger: logger, clock: SystemWallClock(),
-            beforeRestart: { restarts.add(1, ordering: .relaxed) }
-        ) {
+        let restart: @Sendable () throws -> Void = { restarts.add(1, ordering: .relaxed) }
+        try await retry.run("test", logger: logger, clock: SystemWallClock(), beforeRestart: restart) {
             if runs.add(1, ordering: .relaxed).newValue < 3 {
                 throw StoreError(.busy, "database is locked", path: "/tmp/x")
             }
