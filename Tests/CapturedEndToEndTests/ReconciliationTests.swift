@@ -39,7 +39,7 @@ struct ReconciliationTests {
             try await scenario.simulatorAction("back-office/capture", externalManual)
             try await scenario.simulatorAction("back-office/cancel", cancelled)
             try await scenario.simulatorAction("expire", lapsed)
-            try await lock(locked, in: scenario)
+            try await scenario.lockAtPSP(locked)
             try await scenario.simulatorAction("back-office/capture", partial, amount: 1_000)
 
             for record in [external, externalManual] {
@@ -79,24 +79,6 @@ struct ReconciliationTests {
             let alerts = scenario.alerts()
             #expect(alerts.count == Set(alerts).count, "repeated: \(alerts)")
         }
-    }
-
-    /// Locks a Swedbank Pay payment the way a careless client would: five refused captures in a row,
-    /// sent straight to the simulator.
-    private func lock(_ record: Record, in scenario: Scenario) async throws {
-        try await scenario.fault(record, standing: .refuse)
-        for number in 1...5 {
-            let transaction: [String: Any] = [
-                "amount": record.amount, "vatAmount": record.vatAmount ?? 0, "description": "someone else",
-                "payeeReference": "other\(number)",
-            ]
-            let response = try await HTTP.send(
-                .POST, scenario.baseURL + record.payment + "/captures",
-                body: try JSONSerialization.data(withJSONObject: ["transaction": transaction]),
-                headers: ["Authorization": "Bearer \(scenario.credentials.swedbankPayToken)"])
-            #expect(response.status == 403)
-        }
-        #expect(try await scenario.ledger().payment(record.payment)?.locked == true)
     }
 
     @Test(

@@ -223,6 +223,24 @@ final class Scenario: @unchecked Sendable {
         }
     }
 
+    /// Locks a Swedbank Pay payment the way a careless client would: five refused captures in a row,
+    /// sent straight to the simulator.
+    func lockAtPSP(_ record: Record) async throws {
+        try await fault(record, standing: .refuse)
+        for number in 1...5 {
+            let transaction: [String: Any] = [
+                "amount": record.amount, "vatAmount": record.vatAmount ?? 0, "description": "someone else",
+                "payeeReference": "other\(number)",
+            ]
+            let response = try await HTTP.send(
+                .POST, baseURL + record.payment + "/captures",
+                body: try JSONSerialization.data(withJSONObject: ["transaction": transaction]),
+                headers: ["Authorization": "Bearer \(credentials.swedbankPayToken)"])
+            #expect(response.status == 403)
+        }
+        #expect(try await ledger().payment(record.payment)?.locked == true)
+    }
+
     // MARK: - The daemon
 
     /// Starts `captured run`; its stderr goes to `stderr` (default: a fresh `captured-N.log`).
