@@ -74,6 +74,7 @@ struct CrashLoop {
         report.figure("daemon runs", state.runs + 1)
         report.figure("kill -9", state.kills)
         report.figure("graceful stops", state.graceful + 1)
+        report.figure("second daemons refused", state.secondDaemons)
         if state.earlyTerms > 0 {
             report.notes.append(
                 "\(state.earlyTerms) SIGTERM(s) arrived while the daemon was still starting (before \"captured is running\"): the process ended by the signal, not with exit 0; no attempt had started"
@@ -176,6 +177,8 @@ struct LoopState {
     var graceful = 0
     var latestDeadline = Date()
     var earlyTerms = 0
+    /// Second daemons started on the database while one ran (each must exit 1).
+    var secondDaemons = 0
     static let margin: TimeInterval = 20
 
     init(auths: [CrashLoop.Auth], suite: Suite, workspace: Workspace) {
@@ -285,6 +288,9 @@ struct LoopState {
                     "the daemon exited by itself (status \(status ?? -1)) in run \(runs)")
                 continue
             }
+            if cycle % 7 == 3 && runningSince(logStart) {
+                try await startSecondDaemon(besides: daemon, report: &report)
+            }
             if cycle % 10 == 0 {
                 graceful += 1
                 let status = await daemon.terminate()
@@ -307,6 +313,25 @@ struct LoopState {
             }
         }
         suite.random = random
+    }
+
+    /// A second `captured run` on the same database while one runs: it must exit 1 at once with
+    /// one line naming the running one's pid, and leave it (and its attempts in flight) alone.
+    mutating func startSecondDaemon(besides first: Child, report: inout SectionReport) async throws {
+        let log = workspace.directory.appendingPathComponent("second-daemon-\(runs).log")
+        let second = try workspace.startDaemon(log: log)
+        suite.totals.daemonRuns += 1
+        secondDaemons += 1
+        let status = await second.wait(limit: .seconds(15))
+        if status == nil { await second.kill9() }
+        let text = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+        report.expect(
+            status == 1, "a second daemon in run \(runs) exited \(status.map(String.init) ?? "not at all")")
+        report.expect(
+            text.contains("holder_pid=\(first.pid)"),
+            "the second daemon in run \(runs) did not name the running one's pid: \(text.prefix(300))")
+        report.expect(
+            first.isRunning, "the running daemon stopped when a second one was started (run \(runs))")
     }
 
     /// Whether the daemon's log says "captured is running" after byte `offset`.

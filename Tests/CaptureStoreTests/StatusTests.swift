@@ -152,6 +152,14 @@ struct StatusTests {
         report = try Self.status(store, at: now)
         #expect(report.staleUnknown == 1)
         #expect(report.health.level == .critical)
+
+        // An acknowledgement covers what was already stale when it was given, not what becomes so later.
+        try store.database.acknowledge(actor: .capturectl(user: "op"), note: "checked", now: now)
+        report = try Self.status(store, at: now + .seconds(1))
+        #expect(report.staleUnknown == 0)
+        #expect(report.health.level == .ok)
+        report = try Self.status(store, at: now + .minutes(2))
+        #expect(report.staleUnknown == 1, "the fresh one became stale after the acknowledgement")
     }
 
     @Test("the heartbeat is stale after three poll intervals, never sooner than 30 seconds")

@@ -163,4 +163,54 @@ struct OperatorCommandTests {
         #expect(run.status == 3, "\(run)")
         #expect(!sandbox.databaseExists)
     }
+
+    @Test(
+        "retry --all --psp grants one attempt to each authorization in attention for that PSP its budget allows"
+    )
+    func retryAll() throws {
+        let sandbox = try Sandbox()
+        try sandbox.importRecords([
+            record("S-1", psp: "swedbankpay"), record("S-2", psp: "swedbankpay"),
+            record("S-3", psp: "swedbankpay"),
+            record("B-1"),
+        ])
+        try sandbox.putInAttention("S-1", failures: 3)
+        try sandbox.putInAttention("S-2", failures: 4)
+        try sandbox.putInAttention("B-1", failures: 3)
+        let run = try sandbox.run(["retry", "--all", "--psp", "swedbankpay"])
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("granted to 1"), "\(run)")
+        #expect(run.stdout.contains("not granted S-2"), "one more failure would lock S-2: \(run)")
+        #expect(try sandbox.count("SELECT COUNT(*) FROM authorization WHERE state = 'retrying'") == 1)
+        #expect(try sandbox.count("SELECT granted_attempts FROM authorization WHERE id = 'S-1'") == 1)
+        #expect(
+            try sandbox.count("SELECT COUNT(*) FROM authorization WHERE id = 'B-1' AND state = 'attention'")
+                == 1)
+        #expect(try sandbox.count("SELECT COUNT(*) FROM audit_log WHERE event = 'retry_granted'") == 1)
+
+        for (arguments, field) in [
+            (["retry"], "id"), (["retry", "--all"], "--psp"),
+            (["retry", "--all", "--psp", "paypal"], "--psp"),
+            (["retry", "S-1", "--all"], "id"), (["retry", "S-1", "--psp", "bambora"], "--psp"),
+        ] {
+            let bad = try sandbox.run(arguments)
+            #expect(bad.status == 64, "\(arguments): \(bad)")
+            #expect(bad.stderr.contains(field), "\(arguments): \(bad)")
+        }
+    }
+
+    @Test("resolve needs exactly one finding and a note, and an attempt whose outcome is unknown")
+    func resolveRefusals() throws {
+        let sandbox = try Sandbox()
+        try sandbox.importRecords([record("R-1")])
+        let both = try sandbox.run(["resolve", "R-1", "--landed", "--not-landed", "--note", "x"])
+        #expect(both.status == 64, "\(both)")
+        let noNote = try sandbox.run(["resolve", "R-1", "--landed"])
+        #expect(noNote.status == 64, "\(noNote)")
+        #expect(noNote.stderr.contains("--note"))
+        let nothingUnknown = try sandbox.run(["resolve", "R-1", "--landed", "--note", "checked"])
+        #expect(nothingUnknown.status == 1, "\(nothingUnknown)")
+        #expect(nothingUnknown.stderr.contains("no capture attempt"))
+        #expect(try sandbox.count("SELECT COUNT(*) FROM audit_log WHERE event = 'attempt_resolved'") == 0)
+    }
 }
