@@ -81,6 +81,10 @@ struct FaultMatrix {
             // Counted toward the lock by the PSP: the budget (3) stops before the fifth.
             all.append(
                 make(
+                    "503 always", [], standing: .serverError(status: 503, retryAfterSeconds: 1),
+                    state: "attention", alert: "capture_budget_exhausted"))
+            all.append(
+                make(
                     "429 always", [], standing: .rateLimited(retryAfterSeconds: 1), state: "attention",
                     alert: "capture_budget_exhausted"))
         }

@@ -316,6 +316,34 @@ struct CaptureProtocolTests {
         #expect(consequence.alerts.map(\.code).contains(.captureBudgetExhausted))
     }
 
+    @Test("a Swedbank Pay 503 that never clears: counted each time, stopped by the budget, never the fifth")
+    func unavailableNeverClears() {
+        var (authorization, attempt) = inFlight()
+        var now = Self.deadline - .hours(20)
+        var codes: [Alert.Code] = []
+        for number in 1...10 {
+            let consequence = authorization.finishAttempt(
+                &attempt,
+                outcome: .transient(
+                    reason: "503", retryAfter: .seconds(1), unreachable: true, countsTowardLock: true),
+                now: now, budget: Self.swedbankBudget, retry: Self.retry)
+            codes += consequence.alerts.map(\.code)
+            now = authorization.nextActionAt ?? now
+            guard
+                case .reconcileThenCapture(let amount, let usesGrant) = authorization.dueAction(
+                    now: now, budget: Self.swedbankBudget)
+            else { break }
+            (attempt, _) = authorization.beginAttempt(
+                number: number + 1, reference: "REF\(number + 1)", amount: amount, usesGrant: usesGrant,
+                now: now, lease: .seconds(90))
+        }
+        #expect(authorization.state == .attention)
+        #expect(authorization.consecutiveFailures == 3)
+        #expect(codes.contains(.pspUnreachable))
+        #expect(codes.last == .captureBudgetExhausted)
+        #expect(authorization.dueAction(now: Self.deadline, budget: Self.swedbankBudget) == .none)
+    }
+
     @Test("a capture that never reached the PSP (no token, unreadable payment) counts for nothing")
     func notSentCountsNothing() {
         var (authorization, attempt) = inFlight(failures: 2)
