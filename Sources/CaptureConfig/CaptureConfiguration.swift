@@ -12,6 +12,9 @@ public struct CaptureConfiguration: Sendable {
     /// An attempt whose outcome is unknown is judged "did not land" no earlier than this after it
     /// started (`reconcile.settle_after`): a capture can land after the client timed out.
     public var settleAfter: Duration
+    /// Every open authorization is read at the PSP at least this often (`reconcile.max_age`), in
+    /// the request budget that captures and urgent reads leave.
+    public var reconcileMaxAge: Duration
     public var warnBefore: Duration
     /// A lasting alert condition (deadline approaching, PSP unreachable, outcome unknown) is raised
     /// when it starts and again at this interval while it lasts.
@@ -44,6 +47,8 @@ public struct CaptureConfiguration: Sendable {
         public var clientSecretFile: String
         public var budget: CaptureBudget
         public var timeout: Duration
+        /// Every request to Bambora — captures, reads, token fetches — shares this budget.
+        public var requestsPerSecond: Int
     }
 
     public struct SwedbankPay: Sendable, Hashable {
@@ -52,6 +57,8 @@ public struct CaptureConfiguration: Sendable {
         public var tokenFile: String
         public var budget: CaptureBudget
         public var timeout: Duration
+        /// Every request to Swedbank Pay — captures and reads — shares this budget.
+        public var requestsPerSecond: Int
         /// `alphanumeric` (up to 30 of [A-Za-z0-9]) or `digits` (12 digits, for merchants that settle
         /// themselves).
         public var payeeReference: String

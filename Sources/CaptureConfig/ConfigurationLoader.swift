@@ -66,13 +66,15 @@ enum ConfigurationKeys {
         "database", "log.level", "log.format",
         "scheduler.poll_interval", "scheduler.safety_margin", "scheduler.max_concurrent_captures",
         "scheduler.retry.initial", "scheduler.retry.max",
-        "reconcile.interval", "reconcile.requests_per_second", "reconcile.settle_after", "alerts.warn_before",
+        "reconcile.interval", "reconcile.requests_per_second", "reconcile.settle_after", "reconcile.max_age",
+        "alerts.warn_before",
         "alerts.repeat_interval",
         "expiry",
         "psp.bambora.api_url", "psp.bambora.auth_url", "psp.bambora.merchant", "psp.bambora.client_id",
         "psp.bambora.client_secret_file", "psp.bambora.max_automatic_attempts", "psp.bambora.timeout",
+        "psp.bambora.requests_per_second",
         "psp.swedbankpay.api_url", "psp.swedbankpay.token_file", "psp.swedbankpay.max_automatic_attempts",
-        "psp.swedbankpay.timeout", "psp.swedbankpay.payee_reference",
+        "psp.swedbankpay.timeout", "psp.swedbankpay.payee_reference", "psp.swedbankpay.requests_per_second",
     ]
 
     static func environmentName(_ key: String) -> String {

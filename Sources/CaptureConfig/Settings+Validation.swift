@@ -25,7 +25,9 @@ extension Settings {
                 clientID: try text("psp.bambora.client_id"),
                 clientSecretFile: try text("psp.bambora.client_secret_file"),
                 budget: try budget("psp.bambora.max_automatic_attempts", psp: .bambora),
-                timeout: try duration("psp.bambora.timeout", default: "30s", minimum: .milliseconds(100)))
+                timeout: try duration("psp.bambora.timeout", default: "30s", minimum: .milliseconds(100)),
+                requestsPerSecond: try integer(
+                    "psp.bambora.requests_per_second", default: 20, range: 1...10_000))
         }
         var swedbankPay: CaptureConfiguration.SwedbankPay?
         if isGiven(section: "psp.swedbankpay") {
@@ -34,6 +36,8 @@ extension Settings {
                 tokenFile: try text("psp.swedbankpay.token_file"),
                 budget: try budget("psp.swedbankpay.max_automatic_attempts", psp: .swedbankpay),
                 timeout: try duration("psp.swedbankpay.timeout", default: "30s", minimum: .milliseconds(100)),
+                requestsPerSecond: try integer(
+                    "psp.swedbankpay.requests_per_second", default: 20, range: 1...10_000),
                 payeeReference: try choice(
                     "psp.swedbankpay.payee_reference", default: "alphanumeric",
                     among: ["alphanumeric", "digits"]))
@@ -63,6 +67,7 @@ extension Settings {
             reconcileRequestsPerSecond: try integer(
                 "reconcile.requests_per_second", default: 10, range: 1...1000),
             settleAfter: settleAfter,
+            reconcileMaxAge: try duration("reconcile.max_age", default: "24h", minimum: .seconds(1)),
             warnBefore: try duration("alerts.warn_before", default: "48h"),
             alertRepeatInterval: try duration("alerts.repeat_interval", default: "1h", minimum: .seconds(1)),
             expiryRules: try expiryRules(),
