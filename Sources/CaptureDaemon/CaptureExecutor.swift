@@ -44,6 +44,15 @@ struct CaptureExecutor: Sendable {
     /// Throws only when the database fails: the caller stops the daemon, and recovery at the next
     /// start takes over.
     func handle(id: String) async throws -> PendingOutcome? {
+        // Every request this makes to the PSP is a capture's, first in the PSP's request budget.
+        try await PSPRequestContext.$current.withValue(
+            PSPRequestContext(priority: .capture, authorizationID: id)
+        ) {
+            try await handleInContext(id: id)
+        }
+    }
+
+    private func handleInContext(id: String) async throws -> PendingOutcome? {
         let now = clock.now()
         var next = Next.nothing
         let committed = try await database.mutateGrouped(id: id, now: now) { authorization, latest in
@@ -126,13 +135,19 @@ struct CaptureExecutor: Sendable {
             metadata: ["amount": "\(attempt.amount)", "reference": "\(attempt.reference)"])
         let outcome = await provider.capture(
             authorization.captureRequest(amount: attempt.amount, reference: attempt.reference))
+        let duringPause = providers.budgets[authorization.psp]?.isPaused ?? false
         let attemptLogger = logger
-        return PendingOutcome { try await record(outcome, of: attempt, authorization, logger: attemptLogger) }
+        return PendingOutcome {
+            try await record(
+                outcome, of: attempt, authorization, duringPause: duringPause, logger: attemptLogger)
+        }
     }
 
     /// Step (c): the outcome, the new state and the audit entry, in one transaction.
     private func record(
-        _ outcome: CaptureOutcome, of attempt: CaptureAttempt, _ authorization: Authorization, logger: Logger
+        _ outcome: CaptureOutcome, of attempt: CaptureAttempt, _ authorization: Authorization,
+        duringPause: Bool,
+        logger: Logger
     ) async throws {
         let now = clock.now()
         let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, latest in
@@ -140,7 +155,7 @@ struct CaptureExecutor: Sendable {
                 current.state == .capturing
             else { return nil }
             let consequence = current.finishAttempt(
-                &recorded, outcome: outcome.attemptOutcome, now: now,
+                &recorded, outcome: outcome.attemptOutcome(duringPause: duringPause), now: now,
                 budget: configuration.budget(for: current.psp),
                 retry: configuration.scheduler.retry)
             return Mutation(consequence, updateAttempt: recorded)
@@ -161,7 +176,10 @@ struct CaptureExecutor: Sendable {
         let evidence: CaptureEvidence?
         var failure = ""
         do {
-            evidence = try await provider.payment(authorization.locator).evidence
+            let context = PSPRequestContext(priority: .unknownOutcome, authorizationID: authorization.id)
+            evidence = try await PSPRequestContext.$current.withValue(context) {
+                try await provider.payment(authorization.locator).evidence
+            }
         } catch {
             evidence = nil
             failure = "\(error)"

@@ -4,8 +4,19 @@ import PSP
 
 /// Translations between the PSP clients' vocabulary and the domain's.
 extension CaptureOutcome {
-    var attemptOutcome: AttemptOutcome {
+    var attemptOutcome: AttemptOutcome { attemptOutcome(duringPause: false) }
+
+    /// `duringPause`: the PSP's request budget is paused (a 429 or 503): a capture that did not go
+    /// out for that reason is no incident of its own — the pause raised `psp_unreachable` once.
+    func attemptOutcome(duringPause: Bool) -> AttemptOutcome {
         switch self {
+        case .refused(let refusal) where duringPause && !refusal.countsTowardLock:
+            return .transient(
+                reason: refusal.description, retryAfter: nil, unreachable: false, countsTowardLock: false)
+        case .transient(let failure) where duringPause:
+            return .transient(
+                reason: failure.description, retryAfter: failure.retryAfter, unreachable: false,
+                countsTowardLock: failure.countsTowardLock)
         case .captured(let receipt):
             return .captured(
                 pspReference: receipt.transactionID ?? receipt.transactionNumber.map(String.init),

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import CaptureConfig
 import CaptureCore
+import CaptureLogging
+import Foundation
 import Logging
 import PSP
 
@@ -8,16 +10,25 @@ import PSP
 /// and the generators of each PSP's idempotency references.
 public struct PaymentProviders: Sendable {
     public var providers: [PaymentServiceProvider: any PaymentProvider]
+    /// Each PSP's request budget (`psp.<name>.requests_per_second`), shared by every request to it.
+    public var budgets: [PaymentServiceProvider: RequestBudget]
     let references: [PaymentServiceProvider: PayeeReferenceGenerator]
     let httpClient: HTTPClient?
 
     public init(
         providers: [PaymentServiceProvider: any PaymentProvider],
+        budgets: [PaymentServiceProvider: RequestBudget] = [:],
         references: [PaymentServiceProvider: PayeeReferenceGenerator] = [:], httpClient: HTTPClient? = nil
     ) {
         self.providers = providers
+        self.budgets = budgets
         self.references = references
         self.httpClient = httpClient
+    }
+
+    /// The PSPs whose requests are paused now (a 429 or 503): no capture is started for them.
+    var pausedPSPs: Set<PaymentServiceProvider> {
+        Set(budgets.filter { $0.value.isPaused }.keys)
     }
 
     /// Clients for every configured PSP, with the secrets read at start-up. `registerSecret` learns
@@ -35,27 +46,44 @@ public struct PaymentProviders: Sendable {
             timeout: max(timeouts.min() ?? .seconds(30), .seconds(1)))
         var providers: [PaymentServiceProvider: any PaymentProvider] = [:]
         var references: [PaymentServiceProvider: PayeeReferenceGenerator] = [:]
+        var budgets: [PaymentServiceProvider: RequestBudget] = [:]
+        // A pause is one incident for the PSP, said once, not once per authorization that waits.
+        let onPause: @Sendable (RequestBudget.Pause) -> Void = { pause in
+            logger.alert(
+                .pspUnreachable, id: pause.authorizationID ?? "-",
+                message: "the PSP asked to slow down; every request to it is paused",
+                metadata: [
+                    "psp": "\(pause.psp)", "http.status": "\(pause.status)",
+                    "paused_until": "\(ISO8601DateFormatter().string(from: pause.until))",
+                ])
+        }
         if let bambora = configuration.bambora, let secret = secrets.bamboraClientSecret {
+            budgets[.bambora] = RequestBudget(
+                psp: .bambora, requestsPerSecond: bambora.requestsPerSecond, onPause: onPause)
             providers[.bambora] = BamboraClient(
                 configuration: BamboraConfiguration(
                     apiURL: bambora.apiURL, authURL: bambora.authURL, merchant: bambora.merchant,
                     clientID: bambora.clientID,
                     clientSecret: secret, timeout: bambora.timeout,
                     maxConcurrentCaptures: configuration.scheduler.maxConcurrentCaptures,
-                    registerSecret: registerSecret),
+                    registerSecret: registerSecret, requestBudget: budgets[.bambora]),
                 httpClient: httpClient, logger: logger)
             references[.bambora] = PayeeReferenceGenerator(mode: .alphanumeric())
         }
         if let swedbankPay = configuration.swedbankPay, let token = secrets.swedbankPayToken {
+            budgets[.swedbankpay] = RequestBudget(
+                psp: .swedbankPay, requestsPerSecond: swedbankPay.requestsPerSecond, onPause: onPause)
             providers[.swedbankpay] = SwedbankPayClient(
                 configuration: SwedbankPayConfiguration(
                     apiURL: swedbankPay.apiURL, token: token, timeout: swedbankPay.timeout,
-                    maxConcurrentCaptures: configuration.scheduler.maxConcurrentCaptures),
+                    maxConcurrentCaptures: configuration.scheduler.maxConcurrentCaptures,
+                    requestBudget: budgets[.swedbankpay]),
                 httpClient: httpClient, logger: logger)
             references[.swedbankpay] = PayeeReferenceGenerator(
                 mode: swedbankPay.payeeReference == "digits" ? .twelveDigits : .alphanumeric())
         }
-        return PaymentProviders(providers: providers, references: references, httpClient: httpClient)
+        return PaymentProviders(
+            providers: providers, budgets: budgets, references: references, httpClient: httpClient)
     }
 
     /// A fresh idempotency reference for an attempt on this PSP.

@@ -68,11 +68,16 @@ struct Scheduler: Service {
                 let now = clock.now()
                 progress.passed(at: now)
                 let free = min(maxConcurrent - calling, 2 * maxConcurrent - inFlight.count)
+                let paused = executor.providers.pausedPSPs
                 if free > 0 {
                     // Ask for enough rows to fill the free slots even when some are already running.
                     let limit = free + inFlight.count
+                    // A PSP that asked us to pause gets no new capture until the pause is over: the
+                    // authorizations stay due, untouched (no attempt, no audit row while they wait).
+                    let active =
+                        paused.isEmpty ? nil : Set(PaymentServiceProvider.allCases).subtracting(paused)
                     let due = try await database.offloaded {
-                        try $0.dueAuthorizationIDs(now: now, limit: limit)
+                        try $0.dueAuthorizationIDs(now: now, limit: limit, psps: active)
                     }
                     var started = 0
                     for id in due where !inFlight.contains(id) && started < free {
@@ -88,7 +93,10 @@ struct Scheduler: Service {
                     }
                 }
                 if !timerPending {
-                    let wait = try await sleepDuration(now: now, busy: calling >= maxConcurrent)
+                    // While a PSP is paused its due rows stay the earliest: wait a poll interval
+                    // rather than for them (a slot that frees still wakes the loop at once).
+                    let wait = try await sleepDuration(
+                        now: now, busy: calling >= maxConcurrent || !paused.isEmpty)
                     timerPending = true
                     group.addTask {
                         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }

@@ -86,9 +86,24 @@ extension CaptureDatabase {
         }
     }
 
-    /// Ids of authorizations due now, earliest first, through the `next_action_at` index.
-    public func dueAuthorizationIDs(now: Instant, limit: Int) throws(StoreError) -> [String] {
-        try read { db in
+    /// Ids of authorizations due now, earliest first, through the `next_action_at` index; of the
+    /// given PSPs only, when `psps` is given (the others are paused: their due rows are skipped).
+    public func dueAuthorizationIDs(now: Instant, limit: Int, psps: Set<PaymentServiceProvider>? = nil)
+        throws(StoreError) -> [String]
+    {
+        if let psps {
+            guard !psps.isEmpty else { return [] }
+            let names = psps.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+            return try read { db in
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id FROM authorization INDEXED BY authorization_due
+                        WHERE next_action_at <= ? AND psp IN (\(names)) ORDER BY next_action_at LIMIT ?
+                        """, arguments: [now.millisecondsSinceEpoch, limit])
+            }
+        }
+        return try read { db in
             // Run after every capture's answer and end: a cached statement.
             try String.fetchAll(
                 db.cachedStatement(
@@ -109,42 +124,8 @@ extension CaptureDatabase {
         }
     }
 
-    /// Authorizations the reconciler compares with the PSP, a page at a time in id order:
-    /// open ones not in flight, and partially captured ones that have not expired — of the given
-    /// PSPs only (those the daemon has a client for; the others cannot be asked).
-    public func reconciliationPage(
-        after id: String?, limit: Int, now: Instant,
-        psps: Set<PaymentServiceProvider> = Set(PaymentServiceProvider.allCases)
-    ) throws(StoreError) -> [Authorization] {
-        guard !psps.isEmpty else { return [] }
-        let names = psps.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
-        return try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(AuthorizationRow.columns) FROM authorization
-                    WHERE id > ? AND psp IN (\(names)) AND (state IN ('pending', 'retrying', 'attention')
-                        OR (state = 'partially_captured' AND expires_at > ?))
-                    ORDER BY id LIMIT ?
-                    """,
-                arguments: [id ?? "", now.millisecondsSinceEpoch, limit]
-            ).map(AuthorizationRow.decode)
-        }
-    }
-
-    /// Open authorizations whose deadline is within `warnBefore`, earliest first.
-    public func deadlineCandidates(now: Instant, warnBefore: Duration, limit: Int) throws(StoreError)
-        -> [Authorization]
-    {
-        try read { db in
-            try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT \(AuthorizationRow.columns) FROM authorization INDEXED BY authorization_open_deadline WHERE state IN \(CaptureDatabase.openStates) AND deadline <= ? ORDER BY deadline LIMIT ?",
-                arguments: [(now + warnBefore).millisecondsSinceEpoch, limit]
-            ).map(AuthorizationRow.decode)
-        }
-    }
+    // What the reconciler reads: CaptureDatabase+Reconciliation.swift; the deadline watch's query:
+    // CaptureDatabase+Deadlines.swift.
 
     /// Whether to raise an alert now: always for events; for conditions, when first seen or when
     /// `repeatInterval` has passed since it was last raised. Records the raise.

@@ -23,7 +23,9 @@ public final class BamboraClient: PaymentProvider {
         self.connections = PSPHTTPClient.Lease(
             shared: httpClient, maxConcurrentCaptures: configuration.maxConcurrentCaptures,
             maximumConnections: configuration.maximumConnections, timeout: configuration.timeout)
-        self.transport = HTTPTransport(client: self.connections.client, timeout: configuration.timeout)
+        self.transport = HTTPTransport(
+            client: self.connections.client, timeout: configuration.timeout,
+            budget: configuration.requestBudget)
         self.tokens = BamboraTokenCache(configuration: configuration, transport: self.transport)
         var logger = logger
         logger[metadataKey: "psp"] = "bambora"
@@ -128,7 +130,9 @@ public final class BamboraClient: PaymentProvider {
                 headers.add(name: "Content-Type", value: "application/json")
             }
             logger.debug("PSP request", metadata: ["http.method": "\(method.rawValue)"])
-            switch await self.transport.send(method, url, headers: headers, body: body) {
+            switch await self.transport.send(
+                method, url, headers: headers, body: body, kind: method == .POST ? .capture : .read)
+            {
             case .failure(let failure):
                 throw failure.pspError().with(psp: .bambora)
             case .success(let exchange):

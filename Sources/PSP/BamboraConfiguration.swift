@@ -20,6 +20,8 @@ public struct BamboraConfiguration: Sendable, CustomStringConvertible, CustomDeb
     /// Called with every access token fetched, before it is used, so that the caller can redact it
     /// from its logs. Never called with the client secret (the caller read that itself).
     public var registerSecret: (@Sendable (String) -> Void)?
+    /// The budget every request to Bambora waits for — token fetches included (nil: none).
+    public var requestBudget: RequestBudget?
 
     public init(
         apiURL: String,
@@ -31,7 +33,8 @@ public struct BamboraConfiguration: Sendable, CustomStringConvertible, CustomDeb
         timeout: Duration = .seconds(30),
         maxConcurrentCaptures: Int = 16,
         maximumConnections: Int? = nil,
-        registerSecret: (@Sendable (String) -> Void)? = nil
+        registerSecret: (@Sendable (String) -> Void)? = nil,
+        requestBudget: RequestBudget? = nil
     ) {
         self.apiURL = apiURL
         self.authURL = authURL
@@ -45,6 +48,7 @@ public struct BamboraConfiguration: Sendable, CustomStringConvertible, CustomDeb
             maximumConnections
             ?? PSPHTTPClient.defaultMaximumConnections(maxConcurrentCaptures: maxConcurrentCaptures)
         self.registerSecret = registerSecret
+        self.requestBudget = requestBudget
     }
 
     public var description: String {

@@ -137,13 +137,16 @@ enum TransportFailure: Error, Sendable {
 struct HTTPTransport: Sendable {
     let client: HTTPClient
     let timeout: Duration
+    /// The PSP's request budget every request waits for (nil: none).
+    var budget: RequestBudget? = nil
     static let maximumBodySize = 8 * 1024 * 1024
 
     func send(
         _ method: HTTPMethod,
         _ url: String,
         headers: HTTPHeaders,
-        body: ByteBuffer? = nil
+        body: ByteBuffer? = nil,
+        kind: RequestBudget.Kind = .read
     ) async -> Result<HTTPExchange, TransportFailure> {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -151,6 +154,28 @@ struct HTTPTransport: Sendable {
         if let body {
             request.body = .bytes(body)
         }
+        var ticket: RequestBudget.Ticket?
+        if let budget {
+            do {
+                ticket = try await budget.acquire(kind)
+            } catch {
+                return .failure(.notSent("stopped while waiting for the PSP's request budget"))
+            }
+        }
+        let result = await self.exchange(request)
+        if let budget, let ticket {
+            switch result {
+            case .success(let exchange):
+                budget.answered(ticket, status: exchange.status, retryAfter: exchange.retryAfter)
+            case .failure:
+                budget.unanswered(ticket)
+            }
+        }
+        return result
+    }
+
+    private func exchange(_ request: HTTPClientRequest) async -> Result<HTTPExchange, TransportFailure> {
+        // The deadline starts once the budget let the request go: waiting for it is not the PSP's time.
         let deadline = NIODeadline.now() + self.timeout.timeAmount
         let response: HTTPClientResponse
         do {

@@ -24,7 +24,9 @@ public final class SwedbankPayClient: PaymentProvider {
         self.connections = PSPHTTPClient.Lease(
             shared: httpClient, maxConcurrentCaptures: configuration.maxConcurrentCaptures,
             maximumConnections: configuration.maximumConnections, timeout: configuration.timeout)
-        self.transport = HTTPTransport(client: self.connections.client, timeout: configuration.timeout)
+        self.transport = HTTPTransport(
+            client: self.connections.client, timeout: configuration.timeout,
+            budget: configuration.requestBudget)
         var logger = logger
         logger[metadataKey: "psp"] = "swedbankpay"
         self.logger = logger
@@ -152,7 +154,8 @@ public final class SwedbankPayClient: PaymentProvider {
                     countsTowardLock: false))
         }
         logger.debug("PSP request", metadata: ["http.method": "POST"])
-        switch await self.transport.send(.POST, url, headers: self.headers(json: true), body: bytes) {
+        let headers = self.headers(json: true)
+        switch await self.transport.send(.POST, url, headers: headers, body: bytes, kind: .capture) {
         case .failure(.notSent(let detail)):
             return .transient(TransientFailure(cause: .connectionFailed, detail: detail))
         case .failure(.timedOut):

@@ -12,13 +12,16 @@ public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, Custo
     /// Connections per host of the client's own pool (when no `HTTPClient` is shared): every
     /// capture slot plus ``PSPHTTPClient/readConnections`` by default.
     public var maximumConnections: Int
+    /// The budget every request to Swedbank Pay waits for (nil: none).
+    public var requestBudget: RequestBudget?
 
     public init(
         apiURL: String,
         token: String,
         timeout: Duration = .seconds(30),
         maxConcurrentCaptures: Int = 16,
-        maximumConnections: Int? = nil
+        maximumConnections: Int? = nil,
+        requestBudget: RequestBudget? = nil
     ) {
         self.apiURL = apiURL
         self.token = token
@@ -27,6 +30,7 @@ public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, Custo
         self.maximumConnections =
             maximumConnections
             ?? PSPHTTPClient.defaultMaximumConnections(maxConcurrentCaptures: maxConcurrentCaptures)
+        self.requestBudget = requestBudget
     }
 
     public var description: String {

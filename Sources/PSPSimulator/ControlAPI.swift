@@ -8,6 +8,7 @@
 /// | `POST /_sim/back-office/cancel` | ``PaymentAction`` `{"psp","payment"}` | `200`, `404` |
 /// | `POST /_sim/expire` | ``PaymentAction`` `{"psp","payment"}` | `200`, `404` |
 /// | `POST /_sim/token-endpoint` | ``TokenEndpoint`` `{"down":true}` | `200` |
+/// | `POST /_sim/overload` | ``Overload`` `{"psp":"bambora","fault":{"kind":"rateLimited","retryAfterSeconds":2},"milliseconds":6000}` | `200`, `400` unless the fault is `rateLimited` or `serverError` |
 /// | `POST /_sim/revoke-tokens` | none | `200` |
 /// | `POST /_sim/reset` | none | `200` |
 /// | `GET /_sim/ledger` | none | `200` ``Ledger`` |
@@ -85,6 +86,19 @@ public enum ControlAPI {
             self.psp = psp
             self.payment = payment
             self.amount = amount
+        }
+    }
+
+    /// `POST /_sim/overload`: every request to the PSP answered by `fault` for `milliseconds`.
+    public struct Overload: Codable, Sendable {
+        public var psp: SimulatedPSP
+        public var fault: SimulatedFault
+        public var milliseconds: Int
+
+        public init(psp: SimulatedPSP, fault: SimulatedFault, milliseconds: Int) {
+            self.psp = psp
+            self.fault = fault
+            self.milliseconds = milliseconds
         }
     }
 

@@ -61,9 +61,16 @@ struct SimulatorResponder: HTTPResponder {
 
         // Bambora
         if method == .post, trimmed == ["connect", "token"] {
+            if let overloaded = await self.state.overloadReply(.bambora) { return overloaded }
             return await self.state.bamboraToken(authorization: authorization)
         }
         if trimmed.count >= 5, trimmed[0] == "v1", trimmed[1] == "merchants", trimmed[3] == "payments" {
+            // An overloaded PSP answers every request so; a capture POST is also recorded (below).
+            if !(trimmed.count == 6 && method == .post),
+                let overloaded = await self.state.overloadReply(.bambora)
+            {
+                return overloaded
+            }
             guard let merchant = PathSegmentDecoder.decode(trimmed[2]),
                 let reference = PathSegmentDecoder.decode(trimmed[4])
             else { return .bamboraProblem(400, nil, "Bad request", "Invalid percent-encoding.") }
@@ -84,6 +91,11 @@ struct SimulatorResponder: HTTPResponder {
         // Swedbank Pay: /psp/{resource}/payments/{id}[/captures]
         if trimmed.count >= 4, trimmed[0] == "psp", trimmed[2] == "payments" {
             let id = "/" + trimmed[0...3].joined(separator: "/")
+            if !(trimmed.count == 5 && method == .post),
+                let overloaded = await self.state.overloadReply(.swedbankpay)
+            {
+                return overloaded
+            }
             if trimmed.count == 4, method == .get {
                 return await self.state.swedbankGet(id: id, authorization: authorization, host: host)
             }
@@ -158,6 +170,13 @@ struct ControlRoutes {
             guard let action = decode(ControlAPI.PaymentAction.self) else { return bad }
             return await self.state.expire(psp: action.psp, payment: action.payment)
                 ? .json(200, ["ok": true]) : missing
+        case (.post, "overload"):
+            guard let overload = decode(ControlAPI.Overload.self),
+                overload.fault.kind == .rateLimited || overload.fault.kind == .serverError
+            else { return bad }
+            await self.state.overload(
+                psp: overload.psp, fault: overload.fault, for: .milliseconds(overload.milliseconds))
+            return .json(200, ["ok": true])
         case (.post, "token-endpoint"):
             guard let toggle = decode(ControlAPI.TokenEndpoint.self) else { return bad }
             await self.state.setTokenEndpointDown(toggle.down)

@@ -163,6 +163,9 @@ public actor SimulatorState {
     var tokens: [String: ContinuousClock.Instant] = [:]
     var tokensIssued = 0
     var tokenEndpointDown = false
+    /// A PSP-wide overload: every request to that PSP — token, reads, captures — is answered with
+    /// the fault (`rateLimited` or a 503 `serverError`) until the instant.
+    var overloads: [SimulatedPSP: (fault: SimulatedFault, until: ContinuousClock.Instant)] = [:]
     var usedPayeeReferences: Set<String> = []
     var nextTransactionNumber: Int64 = 40_100_000_000
     /// Captures decided later (held `lateLanding`s, `initialized` transactions), soonest first.
@@ -291,6 +294,40 @@ public actor SimulatorState {
         self.tokenEndpointDown = down
     }
 
+    /// Overloads the whole PSP for `duration`: every request is answered by `fault` (429 with its
+    /// `Retry-After`, or a 503); capture POSTs are recorded in the ledger as such (and, at Swedbank
+    /// Pay, counted toward the lock). A zero duration ends an overload.
+    public func overload(psp: SimulatedPSP, fault: SimulatedFault, for duration: Duration) {
+        self.overloads[psp] = duration > .zero ? (fault, ContinuousClock.now + duration) : nil
+    }
+
+    /// The overload in force for `psp`, if any.
+    func activeOverload(_ psp: SimulatedPSP) -> SimulatedFault? {
+        guard let overload = self.overloads[psp] else { return nil }
+        guard ContinuousClock.now < overload.until else {
+            self.overloads[psp] = nil
+            return nil
+        }
+        return overload.fault
+    }
+
+    /// The answer an overloaded PSP gives a request that is not a capture.
+    func overloadReply(_ psp: SimulatedPSP) -> SimReply? {
+        guard let fault = self.activeOverload(psp) else { return nil }
+        let status = fault.kind == .rateLimited ? 429 : (fault.status ?? 503)
+        var reply =
+            psp == .bambora
+            ? SimReply.bamboraProblem(
+                status, nil, status == 429 ? "Too many requests" : "Service unavailable")
+            : SimReply.swedbankProblem(
+                status, "creditcard", status == 429 ? "velocitycheck" : "systemerror",
+                status == 429 ? "Too many requests" : "Service unavailable")
+        if let seconds = fault.retryAfterSeconds ?? (status == 429 ? 1 : nil) {
+            reply.headers["Retry-After"] = "\(seconds)"
+        }
+        return reply
+    }
+
     /// Invalidates every Bambora access token issued so far (the next API call gets a 401).
     public func revokeTokens() {
         self.tokens.removeAll()
@@ -312,6 +349,7 @@ public actor SimulatorState {
         self.tokens = [:]
         self.tokensIssued = 0
         self.tokenEndpointDown = false
+        self.overloads = [:]
         self.usedPayeeReferences = []
         self.pending = []
         self.landedReplies = [:]
@@ -325,6 +363,13 @@ public actor SimulatorState {
     }
 
     func nextFault(_ key: String) -> SimulatedFault? {
+        if let psp = key.split(separator: "|", maxSplits: 1).first.flatMap({
+            SimulatedPSP(rawValue: String($0))
+        }),
+            let overload = self.activeOverload(psp)
+        {
+            return overload
+        }
         guard var record = self.payments[key] else { return nil }
         if !record.faults.isEmpty {
             let fault = record.faults.removeFirst()

@@ -1,0 +1,120 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import PSP
+
+/// One PSP's request budget: a bucket shared by every request, captures first, and a PSP-wide pause
+/// on 429 or 503 with a single probe when it ends.
+@Suite("Request budget")
+struct RequestBudgetTests {
+    /// Something shared with escaping closures and tasks.
+    final class Shared<Value: Sendable>: Sendable {
+        let value: Mutex<Value>
+        init(_ value: Value) { self.value = Mutex(value) }
+        func with<T>(_ body: (inout Value) -> T) -> T { value.withLock { body(&$0) } }
+    }
+
+    @Test("a 429 pauses every request until Retry-After, raised once per pause, not per answer")
+    func pauseOnce() async throws {
+        let pauses = Shared<[RequestBudget.Pause]>([])
+        let budget = RequestBudget(psp: .bambora, requestsPerSecond: 50) { pause in
+            pauses.with { $0.append(pause) }
+        }
+        let first = try await budget.acquire()
+        let second = try await budget.acquire()
+        #expect(!budget.isPaused)
+        try await PSPRequestContext.$current.withValue(
+            PSPRequestContext(priority: .capture, authorizationID: "A-1")
+        ) {
+            budget.answered(first, status: 429, retryAfter: .milliseconds(300))
+        }
+        budget.answered(second, status: 429, retryAfter: .milliseconds(300))
+        #expect(budget.isPaused)
+        #expect(budget.snapshot.pausedUntil != nil)
+        #expect(pauses.with { $0.count } == 1)
+        #expect(pauses.with { $0.first?.authorizationID } == "A-1")
+        #expect(pauses.with { $0.first?.status } == 429)
+        #expect(budget.snapshot.requestsLastMinute == 2)
+
+        // After the pause one probe goes; its success ends the pause and the others follow.
+        let probe = try await budget.acquire()
+        #expect(probe.isProbe)
+        #expect(!budget.isPaused)
+        budget.answered(probe, status: 200, retryAfter: nil)
+        let after = try await budget.acquire()
+        #expect(!after.isProbe)
+        // A new 429 after the pause ended is a new pause.
+        budget.answered(after, status: 503, retryAfter: .milliseconds(10))
+        #expect(pauses.with { $0.count } == 2)
+    }
+
+    @Test(
+        "while the probe is out, nobody else is sent; a probe still refused keeps the pause, without a new alert"
+    )
+    func probeAlone() async throws {
+        let pauses = Shared(0)
+        let budget = RequestBudget(psp: .swedbankPay, requestsPerSecond: 50) { _ in pauses.with { $0 += 1 } }
+        let first = try await budget.acquire()
+        budget.answered(first, status: 503, retryAfter: .milliseconds(100))
+        let probe = try await budget.acquire()
+        #expect(probe.isProbe)
+        let sent = Shared(false)
+        let waiter = Task {
+            let ticket = try await budget.acquire()
+            sent.with { $0 = true }
+            return ticket
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!sent.with { $0 }, "nothing goes beside the probe")
+        budget.answered(probe, status: 503, retryAfter: .milliseconds(100))
+        #expect(pauses.with { $0 } == 1, "still the same pause")
+        let next = try await waiter.value
+        #expect(next.isProbe, "the next request after the new pause is again a probe")
+        budget.answered(next, status: 201, retryAfter: nil)
+        #expect(!budget.isPaused)
+    }
+
+    @Test("an answer to a request sent before the pause does not end it")
+    func staleSuccess() async throws {
+        let budget = RequestBudget(psp: .bambora, requestsPerSecond: 50)
+        let early = try await budget.acquire()
+        let refused = try await budget.acquire()
+        budget.answered(refused, status: 429, retryAfter: .seconds(5))
+        budget.answered(early, status: 200, retryAfter: nil)
+        #expect(budget.isPaused)
+    }
+
+    @Test("when the bucket is empty, a waiting capture goes before a waiting background read")
+    func capturesFirst() async throws {
+        let budget = RequestBudget(psp: .bambora, requestsPerSecond: 2)
+        _ = try await budget.acquire()
+        _ = try await budget.acquire()  // the burst (2) is spent
+        let order = Shared<[String]>([])
+        let background = Task {
+            try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .background)) {
+                _ = try await budget.acquire()
+                order.with { $0.append("background") }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let capture = Task {
+            try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .capture)) {
+                _ = try await budget.acquire()
+                order.with { $0.append("capture") }
+            }
+        }
+        try await capture.value
+        try await background.value
+        #expect(order.with { $0 } == ["capture", "background"])
+    }
+
+    @Test("a cancelled wait throws instead of sending")
+    func cancelled() async throws {
+        let budget = RequestBudget(psp: .bambora, requestsPerSecond: 50)
+        budget.answered(try await budget.acquire(), status: 429, retryAfter: .seconds(30))
+        let waiter = Task { try await budget.acquire() }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiter.value }
+    }
+}
