@@ -72,12 +72,39 @@ public struct StatusReport: Sendable {
     public var lastAcknowledgement: Instant?
     /// Open authorizations' deadlines per UTC day, from today for 7 days.
     public var deadlinesPerDay: [(day: Instant, count: Int)]
+    /// How far behind the reconciler's reads are.
+    public var reconciliation: Reconciliation
+    /// Each configured PSP, and each the daemon recorded traffic for, in name order.
+    public var psps: [PSPTrafficRow]
+
+    /// The reconciler's progress: every open authorization it keeps read (not in flight, not of
+    /// unknown outcome) is read at least every `reconcile.max_age`.
+    public struct Reconciliation: Hashable, Sendable {
+        /// The oldest last read among them; one never read counts from its registration. Nil when
+        /// there is none.
+        public var oldestReadAt: Instant?
+        /// Reads the reconciler recorded in the last 60 minutes (by whole minutes).
+        public var readsLastHour: Int
+
+        public init(oldestReadAt: Instant?, readsLastHour: Int) {
+            self.oldestReadAt = oldestReadAt
+            self.readsLastHour = readsLastHour
+        }
+
+        /// How long ago the oldest read was, in whole seconds (0 when nothing is open).
+        public func lagSeconds(now: Instant) -> Int64 {
+            guard let oldestReadAt else { return 0 }
+            return max(0, (now.millisecondsSinceEpoch - oldestReadAt.millisecondsSinceEpoch) / 1000)
+        }
+    }
 
     public init(
         now: Instant, heartbeat: Heartbeat?, heartbeatStale: Bool, counts: [AuthorizationState: Int],
         nextDeadline: Item?, attention: [Item], attentionTotal: Int, dueSoon: [Item], dueSoonTotal: Int,
         attentionSinceAcknowledgement: Int, expiredSinceAcknowledgement: Int, staleUnknown: Int,
-        lastAcknowledgement: Instant?, deadlinesPerDay: [(day: Instant, count: Int)]
+        lastAcknowledgement: Instant?, deadlinesPerDay: [(day: Instant, count: Int)],
+        reconciliation: Reconciliation = Reconciliation(oldestReadAt: nil, readsLastHour: 0),
+        psps: [PSPTrafficRow] = []
     ) {
         self.now = now
         self.heartbeat = heartbeat
@@ -93,6 +120,8 @@ public struct StatusReport: Sendable {
         self.staleUnknown = staleUnknown
         self.lastAcknowledgement = lastAcknowledgement
         self.deadlinesPerDay = deadlinesPerDay
+        self.reconciliation = reconciliation
+        self.psps = psps
     }
 
     /// A heartbeat older than this is stale: three poll intervals, and never less than 30 seconds
@@ -124,4 +153,27 @@ public struct StatusReport: Sendable {
         if !warning.isEmpty { return (.warning, warning) }
         return (.ok, [])
     }
+}
+
+/// One PSP's request budget as the daemon last recorded it (table `psp_traffic`, written with the
+/// heartbeat), for `capturectl status`.
+public struct PSPTrafficRow: Hashable, Sendable {
+    public var psp: PaymentServiceProvider
+    /// Until when every request to the PSP is paused (a 429 or 503); nil when it is not.
+    public var pausedUntil: Instant?
+    public var requestsLastMinute: Int
+    /// When the daemon wrote it; nil for a configured PSP the daemon has recorded nothing for.
+    public var updatedAt: Instant?
+
+    public init(
+        psp: PaymentServiceProvider, pausedUntil: Instant?, requestsLastMinute: Int, updatedAt: Instant?
+    ) {
+        self.psp = psp
+        self.pausedUntil = pausedUntil
+        self.requestsLastMinute = requestsLastMinute
+        self.updatedAt = updatedAt
+    }
+
+    /// Whether the PSP is paused at `now`.
+    public func isPaused(at now: Instant) -> Bool { pausedUntil.map { $0 > now } ?? false }
 }

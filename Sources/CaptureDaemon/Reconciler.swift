@@ -4,10 +4,18 @@ import Logging
 import PSP
 import ServiceLifecycle
 
-/// Every `reconcile.interval`, compares the open authorizations with what their PSP says, and
-/// adopts the PSP's truth: captured elsewhere, cancelled, expired, amounts that differ. The sweep is
-/// paced (at most `requestsPerSecond` PSP reads) so that it neither starves captures of connections
-/// nor hammers the PSP.
+/// Compares open authorizations with what their PSP says, and adopts the PSP's truth: captured
+/// elsewhere, cancelled, expired, amounts that differ. Unknown outcomes are the executor's; the
+/// reconciler reads, in this order:
+/// 1. authorizations whose capture (or other next action) falls due within `reconcile.interval`, or
+///    whose deadline is within `alerts.warn_before`, unless read within the interval;
+/// 2. every other open authorization not read within `reconcile.max_age`, never read first, then
+///    oldest read first.
+///
+/// Reads are paced: the first kind at `requestsPerSecond` at most; the second at what reading every
+/// open authorization once per `max_age` takes (1,000,000 open over 24 h: about 12 a second), never
+/// more than `requestsPerSecond`. Each read is stored (`last_read_at`), so that when nothing is due
+/// the daemon stays quiet, and no query loads or scans every open authorization.
 struct Reconciler: Service {
     let database: CaptureDatabase
     let providers: PaymentProviders
@@ -18,94 +26,205 @@ struct Reconciler: Service {
     let settleAfter: Duration
     let alerts: AlertRaiser
     let logger: Logger
+    /// `reconcile.max_age`: every open authorization is read at least this often.
+    var maxAge: Duration = .seconds(24 * 3600)
+    /// `alerts.warn_before`: an authorization whose deadline is this near is read every interval.
+    var warnBefore: Duration = .seconds(48 * 3600)
+    /// Waits between two reads (tests replace it).
+    var pace: @Sendable (Duration) async -> Void = { gap in
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: gap) }
+    }
+
+    /// How many authorizations one query of a pass returns, at most.
+    static let pageSize = 50
+    /// A PSP whose reads fail this many times in a row is not asked again until the next pass.
+    static let failuresBeforeGivingUp = 3
+
+    /// Between passes: a quarter of the interval (so that a capture coming due is read before it),
+    /// at least 100 ms, at most 10 s. A pass that finds nothing to read costs a few indexed queries.
+    var rest: Duration { min(max(interval / 4, .milliseconds(100)), .seconds(10)) }
 
     func run() async throws {
         try await DatabaseRetry().run("reconciler", logger: logger, clock: clock) {
+            var summary = PassSummary()
+            var loggedAt = clock.now()
             while !Task.shouldStop {
-                try await sweep()
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                summary.add(try await pass())
+                // One line per interval at most, and only when something was read.
+                if summary.checked > 0, clock.now() - loggedAt >= interval {
+                    logger.info(
+                        "reconciliation sweep finished",
+                        metadata: [
+                            "checked": "\(summary.checked)", "findings": "\(summary.findings)",
+                            "urgent": "\(summary.urgent)", "failed": "\(summary.failed)",
+                        ])
+                    summary = PassSummary()
+                    loggedAt = clock.now()
+                }
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: rest) }
             }
         }
     }
 
-    /// One pass over every authorization the reconciler looks at, a page at a time.
-    func sweep() async throws {
-        var after: String?
+    /// What passes did, for the log.
+    struct PassSummary: Sendable, Equatable {
         var checked = 0
+        var urgent = 0
         var findings = 0
-        let pause = Duration.milliseconds(1000 / max(1, requestsPerSecond))
-        while !Task.shouldStop {
-            let (cursor, now, psps) = (after, clock.now(), Set(providers.providers.keys))
-            let page = try await database.offloaded {
-                try $0.reconciliationPage(after: cursor, limit: 100, now: now, psps: psps)
-            }
-            guard let last = page.last else { break }
-            after = last.id
-            for authorization in page {
-                if Task.shouldStop { return }
-                guard let provider = providers.providers[authorization.psp] else { continue }
-                checked += 1
-                if try await reconcile(authorization, with: provider) { findings += 1 }
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
-            }
-        }
-        if checked > 0 {
-            logger.info(
-                "reconciliation sweep finished",
-                metadata: ["checked": "\(checked)", "findings": "\(findings)"])
+        var failed = 0
+
+        mutating func add(_ other: PassSummary) {
+            checked += other.checked
+            urgent += other.urgent
+            findings += other.findings
+            failed += other.failed
         }
     }
 
-    /// Compares one authorization with its PSP; returns whether anything was found and adopted.
-    func reconcile(_ authorization: Authorization, with provider: any PaymentProvider) async throws -> Bool {
-        let snapshot: PaymentSnapshot
-        do {
-            snapshot = try await provider.payment(authorization.locator)
-        } catch let error where error == .notFound {
-            return try await adopt(authorization, snapshot: nil, attempts: [], notFound: true)
-        } catch {
+    /// What to read next: urgent ones while there are any, else a page of background ones; empty
+    /// when nothing needs reading. Of the PSPs in `psps` only, skipping `skipped`.
+    func nextReads(
+        now: Instant, psps: Set<PaymentServiceProvider>, skipped: Set<String>, backgroundLimit: Int
+    ) async throws -> (reads: [Authorization], priority: PSPRequestContext.Priority) {
+        let (interval, warnBefore, maxAge) = (interval, warnBefore, maxAge)
+        let urgent = try await database.offloaded {
+            try $0.urgentReads(
+                now: now, dueBy: now + interval, deadlineBy: now + warnBefore, readBefore: now - interval,
+                limit: Self.pageSize, psps: psps, excluding: skipped)
+        }
+        if !urgent.isEmpty { return (urgent.map(\.0), .due) }
+        let background = try await database.offloaded {
+            try $0.backgroundReads(
+                now: now, readBefore: now - maxAge, limit: backgroundLimit, psps: psps, excluding: skipped)
+        }
+        return (background, .background)
+    }
+
+    /// Background reads per second for `open` authorizations: all of them once per `max_age` (with
+    /// a tenth more, to catch up after urgent reads took the time), at least one a second (a few
+    /// open ones are read at once, then left alone), never more than `requestsPerSecond`.
+    func backgroundRate(open: Int) -> Double {
+        let seconds = max(Double(maxAge.components.seconds), 1)
+        return min(Double(max(requestsPerSecond, 1)), max(1, Double(open) * 1.1 / seconds))
+    }
+
+    /// Reads until nothing is left to read now: urgent ones first, re-checked after every page.
+    func pass() async throws -> PassSummary {
+        var summary = PassSummary()
+        var psps = Set(providers.providers.keys)
+        var skipped: Set<String> = []
+        var failuresInARow: [PaymentServiceProvider: Int] = [:]
+        var unchanged: [(id: String, at: Instant)] = []
+        let open = try await database.offloaded { try $0.reconciledCount() }
+        let backgroundRate = backgroundRate(open: open)
+        // A background page lasts about 5 s at most: urgent work waits no longer than that.
+        let backgroundLimit = min(Self.pageSize, max(1, Int(backgroundRate * 5)))
+        while !Task.shouldStop, !psps.isEmpty {
+            let next = try await nextReads(
+                now: clock.now(), psps: psps, skipped: skipped, backgroundLimit: backgroundLimit)
+            guard !next.reads.isEmpty else { break }
+            let gap =
+                next.priority == .due
+                ? Duration.seconds(1) / max(requestsPerSecond, 1) : Duration.seconds(1 / backgroundRate)
+            for authorization in next.reads {
+                if Task.shouldStop { break }
+                guard psps.contains(authorization.psp), let provider = providers.providers[authorization.psp]
+                else { continue }
+                summary.checked += 1
+                if next.priority == .due { summary.urgent += 1 }
+                switch try await reconcile(authorization, with: provider, priority: next.priority) {
+                case .unchanged(let at):
+                    unchanged.append((authorization.id, at))
+                    failuresInARow[authorization.psp] = 0
+                case .adopted:
+                    summary.findings += 1
+                    failuresInARow[authorization.psp] = 0
+                case .superseded:
+                    failuresInARow[authorization.psp] = 0
+                case .failed:
+                    summary.failed += 1
+                    skipped.insert(authorization.id)
+                    failuresInARow[authorization.psp, default: 0] += 1
+                    if failuresInARow[authorization.psp, default: 0] >= Self.failuresBeforeGivingUp {
+                        psps.remove(authorization.psp)
+                    }
+                }
+                await pace(gap)
+            }
+            try await record(&unchanged)
+        }
+        try await record(&unchanged)
+        return summary
+    }
+
+    /// Stores the reads that changed nothing, in one transaction.
+    private func record(_ reads: inout [(id: String, at: Instant)]) async throws {
+        guard !reads.isEmpty else { return }
+        let batch = reads
+        try await database.offloaded { try $0.recordReads(batch) }
+        reads.removeAll()
+    }
+
+    /// What one read came to.
+    enum ReadResult: Equatable {
+        /// The PSP agrees with what is recorded: the read is still to be stored (batched).
+        case unchanged(at: Instant)
+        /// Something was adopted; the read is stored with it.
+        case adopted
+        /// The authorization changed while the PSP was asked: nothing adopted, the read stored.
+        case superseded
+        /// The PSP could not be read: nothing is stored, the authorization is read again later.
+        case failed
+    }
+
+    /// Compares one authorization with its PSP; an adoption and the read are stored together.
+    func reconcile(
+        _ authorization: Authorization, with provider: any PaymentProvider,
+        priority: PSPRequestContext.Priority = .background
+    ) async throws -> ReadResult {
+        let read: Result<PaymentSnapshot, PSPError> = await PSPRequestContext.$current.withValue(
+            PSPRequestContext(priority: priority, authorizationID: authorization.id)
+        ) {
+            do throws(PSPError) {
+                return .success(try await provider.payment(authorization.locator))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let snapshot: PaymentSnapshot?
+        switch read {
+        case .success(let found): snapshot = found
+        case .failure(let error) where error == .notFound: snapshot = nil
+        case .failure(let error):
             logger.debug(
                 "reconciliation could not read a payment",
                 metadata: ["authorization": "\(authorization.id)", "error": "\(error)"])
-            return false
+            return .failed
         }
         // An authorization in attention may hold an attempt left undecided: the procedure judges it
         // against every recorded attempt.
         let attempts =
             authorization.state == .attention ? try await database.attempts(of: authorization.id) : []
-        return try await adopt(authorization, snapshot: snapshot, attempts: attempts, notFound: false)
-    }
-
-    private func adopt(
-        _ authorization: Authorization, snapshot: PaymentSnapshot?, attempts: [CaptureAttempt], notFound: Bool
-    ) async throws -> Bool {
         let now = clock.now()
+        // Most reads find nothing new: those are stored in batches, without a transaction each.
+        var copy = authorization
+        guard
+            Self.judge(
+                &copy, latest: attempts.last, snapshot: snapshot, attempts: attempts, now: now,
+                settleAfter: settleAfter) != nil
+        else { return .unchanged(at: now) }
         let settleAfter = settleAfter
         let committed = try await database.offloaded { database in
-            try database.mutate(id: authorization.id, now: now) { current, latest in
+            try database.recordRead(id: authorization.id, at: now) { current, latest in
                 // Only what the PSP said about the authorization as it was when asked: if it changed in
-                // between (a capture landed), the next sweep looks again.
+                // between (a capture landed), the next read looks again.
                 guard current == authorization else { return nil }
-                if notFound {
-                    return current.reconcileNotFound(now: now).map { Mutation($0) }
-                }
-                guard let snapshot else { return nil }
-                if var attempt = latest, attempt.state == .unknown {
-                    // Only the unknown-outcome procedure may judge an attempt whose outcome is unknown;
-                    // a landing it proves is adopted, anything else waits for a human.
-                    guard current.state == .attention, attempt.number == attempts.last?.number,
-                        case .landed(let pspReference, let amount) = UnknownOutcomeProcedure.decide(
-                            attempt, attempts: attempts, recordedCaptured: current.capturedAmount,
-                            evidence: snapshot.evidence, now: now, settleAfter: settleAfter),
-                        let consequence = current.adoptLateLanding(
-                            &attempt, pspReference: pspReference, landedAmount: amount, now: now)
-                    else { return nil }
-                    return Mutation(consequence, updateAttempt: attempt)
-                }
-                return current.reconcile(with: snapshot.view, now: now).map { Mutation($0) }
+                return Self.judge(
+                    &current, latest: latest, snapshot: snapshot, attempts: attempts, now: now,
+                    settleAfter: settleAfter)
             }
         }
-        guard let (updated, mutation) = committed else { return false }
+        guard let (updated, mutation) = committed else { return .superseded }
         logger.notice(
             "reconciliation adopted the PSP's state",
             metadata: [
@@ -113,6 +232,27 @@ struct Reconciler: Service {
                 "event": "\(mutation.consequence.event)", "state": "\(updated.state)",
             ])
         await alerts.raise(mutation.consequence.alerts)
-        return true
+        return .adopted
+    }
+
+    /// What the PSP's answer (nil: it does not know the payment) changes, or nil when it agrees.
+    static func judge(
+        _ current: inout Authorization, latest: CaptureAttempt?, snapshot: PaymentSnapshot?,
+        attempts: [CaptureAttempt], now: Instant, settleAfter: Duration
+    ) -> Mutation? {
+        guard let snapshot else { return current.reconcileNotFound(now: now).map { Mutation($0) } }
+        if var attempt = latest, attempt.state == .unknown {
+            // Only the unknown-outcome procedure may judge an attempt whose outcome is unknown; a
+            // landing it proves is adopted, anything else waits for a human.
+            guard current.state == .attention, attempt.number == attempts.last?.number,
+                case .landed(let pspReference, let amount) = UnknownOutcomeProcedure.decide(
+                    attempt, attempts: attempts, recordedCaptured: current.capturedAmount,
+                    evidence: snapshot.evidence, now: now, settleAfter: settleAfter),
+                let consequence = current.adoptLateLanding(
+                    &attempt, pspReference: pspReference, landedAmount: amount, now: now)
+            else { return nil }
+            return Mutation(consequence, updateAttempt: attempt)
+        }
+        return current.reconcile(with: snapshot.view, now: now).map { Mutation($0) }
     }
 }

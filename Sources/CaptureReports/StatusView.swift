@@ -43,7 +43,33 @@ public enum StatusView {
                         "day": .string(String($0.day.rfc3339.prefix(10))), "count": .integer(Int64($0.count)),
                     ])
                 }),
+            "reconciliation": reconciliation(report),
+            "psps": psps(report),
         ])
+    }
+
+    /// `{"oldest_read_at", "lag_seconds", "reads_last_hour"}`.
+    static func reconciliation(_ report: StatusReport) -> JSONValue {
+        let reconciliation = report.reconciliation
+        return .object([
+            "oldest_read_at": reconciliation.oldestReadAt.map { .string($0.rfc3339) } ?? .null,
+            "lag_seconds": .integer(reconciliation.lagSeconds(now: report.now)),
+            "reads_last_hour": .integer(Int64(reconciliation.readsLastHour)),
+        ])
+    }
+
+    /// Per PSP: `{"paused_until", "requests_last_minute", "updated_at"}`; `paused_until` is null when
+    /// the PSP is not paused now.
+    static func psps(_ report: StatusReport) -> JSONValue {
+        var psps: [String: JSONValue] = [:]
+        for row in report.psps {
+            psps[row.psp.rawValue] = .object([
+                "paused_until": row.isPaused(at: report.now) ? .string(row.pausedUntil!.rfc3339) : .null,
+                "requests_last_minute": .integer(Int64(row.requestsLastMinute)),
+                "updated_at": row.updatedAt.map { .string($0.rfc3339) } ?? .null,
+            ])
+        }
+        return .object(psps)
     }
 
     public static func text(_ report: StatusReport) -> String {
@@ -68,6 +94,21 @@ public enum StatusView {
         }
         lines.append("open       \(counts(open))")
         lines.append("closed     \(counts(closed))")
+        let reconciliation = report.reconciliation
+        lines.append(
+            "reconcile  "
+                + (reconciliation.oldestReadAt.map { "oldest read \(relative($0, now: report.now))" }
+                    ?? "nothing open to read")
+                + ", \(reconciliation.readsLastHour) reads in the last hour")
+        if !report.psps.isEmpty {
+            lines.append(
+                "psps       "
+                    + report.psps.map { row in
+                        "\(row.psp) \(row.requestsLastMinute) requests/min"
+                            + (row.isPaused(at: report.now)
+                                ? " PAUSED until \(row.pausedUntil!.rfc3339)" : "")
+                    }.joined(separator: "  "))
+        }
         if let next = report.nextDeadline {
             lines.append(
                 "next       \(next.id) (\(next.state)) deadline \(next.deadline.rfc3339), \(relative(next.deadline, now: report.now))"

@@ -7,9 +7,11 @@ extension CaptureDatabase {
 
     /// Everything `capturectl status` shows, read in one snapshot through indexes (never by loading
     /// every authorization). Lists are capped at `listLimit`; their totals are exact.
+    /// `psps` are the configured PSPs: each is listed under `psps` even before the daemon recorded
+    /// its traffic.
     public func status(
         now: Instant, warnBefore: Duration, reconcileInterval: Duration, pollInterval: Duration,
-        listLimit: Int = 100
+        listLimit: Int = 100, psps: Set<PaymentServiceProvider> = []
     ) throws(StoreError) -> StatusReport {
         try read { db in
             var counts: [AuthorizationState: Int] = [:]
@@ -91,8 +93,45 @@ extension CaptureDatabase {
                 attentionSinceAcknowledgement: attentionSince, expiredSinceAcknowledgement: expiredSince,
                 staleUnknown: staleUnknown,
                 lastAcknowledgement: acknowledged.map(Instant.init(millisecondsSinceEpoch:)),
-                deadlinesPerDay: chart)
+                deadlinesPerDay: chart, reconciliation: try CaptureDatabase.reconciliation(db, now: now),
+                psps: try CaptureDatabase.pspTraffic(db, configured: psps))
         }
+    }
+
+    /// The reconciler's lag and recent reads, through its indexes (migration 0007): per PSP, the
+    /// first never-read entry (by registration) and the first read one of the read-age index; the
+    /// partially captured ones still open; the per-minute read counts of the last hour.
+    static func reconciliation(_ db: Database, now: Instant) throws -> StatusReport.Reconciliation {
+        var oldest: [Int64] = []
+        let open = "state IN ('pending', 'retrying', 'attention') AND psp = ?"
+        for psp in PaymentServiceProvider.allCases {
+            let neverRead = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT registered_at FROM authorization INDEXED BY authorization_read_age
+                    WHERE \(open) AND last_read_at IS NULL ORDER BY registered_at LIMIT 1
+                    """, arguments: [psp.rawValue])
+            let read = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT last_read_at FROM authorization INDEXED BY authorization_read_age
+                    WHERE \(open) AND last_read_at IS NOT NULL ORDER BY last_read_at LIMIT 1
+                    """, arguments: [psp.rawValue])
+            oldest += [neverRead, read].compactMap { $0 }
+        }
+        let partial = try Int64.fetchOne(
+            db,
+            sql: """
+                SELECT MIN(COALESCE(last_read_at, registered_at)) FROM authorization INDEXED BY authorization_partial_read
+                WHERE state = 'partially_captured' AND expires_at > ?
+                """, arguments: [now.millisecondsSinceEpoch])
+        if let partial { oldest.append(partial) }
+        let reads =
+            try Int.fetchOne(
+                db, sql: "SELECT COALESCE(SUM(reads), 0) FROM reconcile_read_minute WHERE minute > ?",
+                arguments: [minute(now) - 60]) ?? 0
+        return StatusReport.Reconciliation(
+            oldestReadAt: oldest.min().map(Instant.init(millisecondsSinceEpoch:)), readsLastHour: reads)
     }
 
     /// The UTC day of an instant in milliseconds, as `open_deadline_day_count` keys it.

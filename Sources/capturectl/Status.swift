@@ -20,7 +20,13 @@ struct Status: ParsableCommand {
             report = try database.status(
                 now: now(), warnBefore: configuration.warnBefore,
                 reconcileInterval: configuration.reconcileInterval,
-                pollInterval: configuration.scheduler.pollInterval)
+                pollInterval: configuration.scheduler.pollInterval,
+                psps: Set(
+                    [
+                        configuration.bambora.map { _ in .bambora },
+                        configuration.swedbankPay.map { _ in .swedbankpay },
+                    ]
+                    .compactMap { $0 }))
         } catch {
             // Whatever stops us from reading the database is UNKNOWN to a monitoring probe.
             let message = (error as? Failure)?.message ?? String(describing: error)

@@ -27,13 +27,14 @@ struct MigrationTests {
                 names("table").isSuperset(of: [
                     "authorization", "capture_attempt", "audit_log", "daemon_heartbeat", "acknowledgement",
                     "grdb_migrations", "authorization_state_count", "open_deadline_day_count",
-                    "registered_plan", "planning_rules",
+                    "registered_plan", "planning_rules", "reconcile_read_minute", "psp_traffic",
                 ]))
             #expect(
                 names("index").isSuperset(of: [
                     "authorization_due", "authorization_attention", "authorization_expired",
                     "authorization_unknown", "authorization_open_deadline", "capture_attempt_in_flight",
-                    "audit_log_authorization",
+                    "audit_log_authorization", "authorization_read_age", "authorization_partial_read",
+                    "authorization_due_read", "authorization_deadline_read", "authorization_deadline_warning",
                 ]))
             #expect(!names("index").contains("authorization_state"))
             #expect(
@@ -159,6 +160,12 @@ struct MigrationTests {
             now: now, warnBefore: .hours(48), reconcileInterval: .seconds(900), pollInterval: .seconds(2))
         #expect(report.counts[.pending] == 4)
         #expect(report.lastAcknowledgement == now)
+        // Never read by the reconciler (migration 0007): its lag counts from its registration.
+        #expect(report.reconciliation.oldestReadAt == registeredAt)
+        #expect(
+            try database.backgroundReads(now: now, readBefore: now, limit: 1, psps: [.bambora]).map(\.id) == [
+                "OLD-1"
+            ])
     }
 
     @Test("a database written by a newer version is refused, saying so")

@@ -43,6 +43,11 @@ struct StatusCommandTests {
         #expect(attention.first?["reason"] as? String == "payment locked")
         #expect(status["due_soon"] as? [Any] != nil)
         #expect(status["status"] as? String == "CRITICAL")
+        let reconciliation = try #require(status["reconciliation"] as? [String: Any])
+        #expect(reconciliation["oldest_read_at"] is String, "never read: counted from registration")
+        #expect(reconciliation["lag_seconds"] is Int)
+        #expect(reconciliation["reads_last_hour"] as? Int == 0)
+        #expect(status["psps"] as? [String: Any] != nil)
     }
 
     @Test("no daemon heartbeat is WARNING (exit 1); with a fresh heartbeat and nothing due, OK (exit 0)")
@@ -139,6 +144,67 @@ struct StatusCommandTests {
             )
         }
         #expect(chart.contains { $0.hasSuffix("# 2") })
+    }
+
+    @Test("--json carries the reconciler's lag and reads, and each PSP's traffic; the human form shows them")
+    func reconciliationAndTraffic() throws {
+        let sandbox = try Sandbox(
+            configuration: """
+                psp:
+                  bambora: { merchant: "T0000000", client_id: "id", client_secret_file: bambora-secret }
+
+                """)
+        try sandbox.importRecords([record("R-1"), record("R-2")])
+        try sandbox.writeHeartbeat()
+        let now = currentInstant()
+        let minute = now.millisecondsSinceEpoch / 60_000
+        try sandbox.raw { db in
+            try db.execute(
+                sql: "UPDATE authorization SET last_read_at = ? WHERE id = ?",
+                arguments: [(now - .seconds(7200)).millisecondsSinceEpoch, "R-1"])
+            try db.execute(
+                sql: "UPDATE authorization SET last_read_at = ? WHERE id = ?",
+                arguments: [(now - .seconds(600)).millisecondsSinceEpoch, "R-2"])
+            // 7 reads this minute, 5 half an hour ago; 100 an hour and a half ago are not counted.
+            try db.execute(
+                sql: "INSERT INTO reconcile_read_minute (minute, reads) VALUES (?, 7), (?, 5), (?, 100)",
+                arguments: [minute, minute - 30, minute - 90])
+            try db.execute(
+                sql:
+                    "INSERT INTO psp_traffic (psp, paused_until, requests_last_minute, updated_at) VALUES ('swedbankpay', ?, 42, ?)",
+                arguments: [(now + .seconds(600)).millisecondsSinceEpoch, now.millisecondsSinceEpoch])
+        }
+        let run = try sandbox.run(["status", "--json"])
+        #expect(run.status == 0, "\(run)")
+        let status = try jsonObject(run.stdout)
+
+        let reconciliation = try #require(status["reconciliation"] as? [String: Any])
+        let oldest = try #require(
+            (reconciliation["oldest_read_at"] as? String).flatMap { Instant(rfc3339: $0) })
+        #expect(oldest.millisecondsSinceEpoch / 1000 == (now - .seconds(7200)).millisecondsSinceEpoch / 1000)
+        let lag = try #require(reconciliation["lag_seconds"] as? Int)
+        #expect((7200...7260).contains(lag), "lag \(lag)")
+        #expect(reconciliation["reads_last_hour"] as? Int == 12)
+
+        let psps = try #require(status["psps"] as? [String: [String: Any]])
+        #expect(Set(psps.keys) == ["bambora", "swedbankpay"], "configured, and seen")
+        #expect(psps["bambora"]?["paused_until"] is NSNull)
+        #expect(psps["bambora"]?["requests_last_minute"] as? Int == 0)
+        #expect(psps["swedbankpay"]?["paused_until"] is String)
+        #expect(psps["swedbankpay"]?["requests_last_minute"] as? Int == 42)
+
+        let human = try sandbox.run(["status"])
+        let lines = human.stdout.split(separator: "\n").map(String.init)
+        #expect(
+            lines.contains {
+                $0.hasPrefix("reconcile  oldest read 2h") && $0.hasSuffix(", 12 reads in the last hour")
+            },
+            "\(human)")
+        #expect(
+            lines.contains {
+                $0.hasPrefix("psps ") && $0.contains("bambora 0 requests/min")
+                    && $0.contains("swedbankpay 42 requests/min PAUSED until")
+            }, "\(human)")
     }
 
     @Test("a missing database is UNKNOWN (exit 3), and status does not create it")
