@@ -123,48 +123,23 @@ extension Authorization {
                 reason: errorType, retryAfter: nil, unreachable: true, now: now, retry: retry, detail: detail)
         case .refused(let errorType, true, let needsReconciliation):
             attempt.state = .refused
-            attempt.error = errorType
-            consecutiveFailures += 1
-            detail["error"] = .string(errorType)
-            detail["counts_toward_lock"] = .bool(true)
-            detail["consecutive_failures"] = .integer(Int64(consecutiveFailures))
-            var consequence = afterFailure(
-                now: now, budget: budget, retry: retry, event: "capture_refused", detail: detail,
-                reconcileNow: needsReconciliation)
-            consequence.alerts.insert(
-                Alert(
-                    .captureFailed, id, "capture refused by the PSP",
-                    [
-                        "psp": psp.rawValue, "psp.error_type": errorType,
-                        "consecutive_failures": String(consecutiveFailures),
-                    ]),
-                at: 0)
-            return consequence
+            return countedFailure(
+                &attempt, reason: errorType, event: "capture_refused", detail: detail,
+                alert: Alert(.captureFailed, id, "capture refused by the PSP", ["psp.error_type": errorType]),
+                now: now, budget: budget, retry: retry, reconcileNow: needsReconciliation, notBefore: nil)
         case .transient(let reason, let retryAfter, let unreachable, true):
             // The PSP answered "later" (429, 503) to a capture it may count as a failed attempt.
-            attempt.state = .transient
-            attempt.error = reason
-            consecutiveFailures += 1
-            detail["error"] = .string(reason)
-            detail["counts_toward_lock"] = .bool(true)
-            detail["consecutive_failures"] = .integer(Int64(consecutiveFailures))
-            var consequence = afterFailure(
-                now: now, budget: budget, retry: retry, event: "capture_not_applied", detail: detail,
-                reconcileNow: false, notBefore: retryAfter.map { now + $0 })
             // "Come back later" is no incident of its own (the budget's alerts say when it matters);
             // a PSP that cannot take captures at all is.
-            if unreachable {
-                consequence.alerts.insert(
-                    Alert(
-                        .pspUnreachable, id,
-                        "the PSP could not take the capture; it may count it as a failed attempt",
-                        [
-                            "psp": psp.rawValue, "reason": reason,
-                            "consecutive_failures": String(consecutiveFailures),
-                        ]),
-                    at: 0)
-            }
-            return consequence
+            attempt.state = .transient
+            let alert = Alert(
+                .pspUnreachable, id,
+                "the PSP could not take the capture; it may count it as a failed attempt",
+                ["reason": reason])
+            return countedFailure(
+                &attempt, reason: reason, event: "capture_not_applied", detail: detail,
+                alert: unreachable ? alert : nil, now: now, budget: budget, retry: retry, reconcileNow: false,
+                notBefore: retryAfter.map { now + $0 })
         case .transient(let reason, let retryAfter, let unreachable, false):
             attempt.state = .transient
             attempt.error = reason
@@ -189,6 +164,29 @@ extension Authorization {
                         ["psp": psp.rawValue, "reason": reason])
                 ])
         }
+    }
+
+    /// An answer the PSP counts toward its lock: counted, then retried or stopped by the budget;
+    /// `alert` (given the PSP and the failure count) comes first.
+    private mutating func countedFailure(
+        _ attempt: inout CaptureAttempt, reason: String, event: String, detail: AuditDetail, alert: Alert?,
+        now: Instant, budget: CaptureBudget, retry: RetrySchedule, reconcileNow: Bool, notBefore: Instant?
+    ) -> Consequence {
+        attempt.error = reason
+        consecutiveFailures += 1
+        var detail = detail
+        detail["error"] = .string(reason)
+        detail["counts_toward_lock"] = .bool(true)
+        detail["consecutive_failures"] = .integer(Int64(consecutiveFailures))
+        var consequence = afterFailure(
+            now: now, budget: budget, retry: retry, event: event, detail: detail, reconcileNow: reconcileNow,
+            notBefore: notBefore)
+        if var alert {
+            alert.detail["psp"] = psp.rawValue
+            alert.detail["consecutive_failures"] = String(consecutiveFailures)
+            consequence.alerts.insert(alert, at: 0)
+        }
+        return consequence
     }
 
     /// The capture was not applied and the PSP does not count it: try again later, count nothing.

@@ -74,7 +74,7 @@ public struct CaptureDaemon: Sendable {
         let heartbeat = Heartbeat(
             database: database, clock: clock, notifier: notifier,
             interval: min(configuration.scheduler.pollInterval, .seconds(5)),
-            startedAt: startedAt, progress: progress, logger: logger)
+            startedAt: startedAt, progress: progress, budgets: providers.budgets, logger: logger)
         let services: [any Service] = [
             Scheduler(
                 database: database, executor: executor, clock: clock,

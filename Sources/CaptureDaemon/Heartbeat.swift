@@ -2,6 +2,7 @@ import CaptureCore
 import CaptureStore
 import Foundation
 import Logging
+import PSP
 import ServiceLifecycle
 import SystemdNotify
 
@@ -15,6 +16,8 @@ struct Heartbeat: Service {
     let startedAt: Instant
     /// The watchdog is fed only while the scheduler makes progress.
     let progress: SchedulerProgress
+    /// Each PSP's request budget, written beside the heartbeat for `capturectl status`.
+    var budgets: [PaymentServiceProvider: RequestBudget] = [:]
     let logger: Logger
 
     func run() async throws {
@@ -51,7 +54,17 @@ struct Heartbeat: Service {
         var summary = "running"
         do {
             let startedAt = startedAt
+            let traffic = budgets.map { psp, budget in
+                let snapshot = budget.snapshot
+                return PSPTrafficRow(
+                    psp: psp,
+                    pausedUntil: snapshot.pausedUntil.map {
+                        Instant(millisecondsSinceEpoch: Int64(($0.timeIntervalSince1970 * 1000).rounded(.down)))
+                    },
+                    requestsLastMinute: snapshot.requestsLastMinute, updatedAt: now)
+            }
             summary = try await database.offloaded { database in
+                try database.writePSPTraffic(traffic)
                 let counts = try database.summaryCounts(now: now)
                 let summary = "\(counts.open) open, \(counts.due) due, \(counts.attention) in attention"
                 try database.writeHeartbeat(

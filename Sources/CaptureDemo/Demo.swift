@@ -102,7 +102,7 @@ public enum Demo {
               safety_margin: 1h
               max_concurrent_captures: 8
               retry: { initial: 500ms, max: 2s }
-            reconcile: { interval: 1s, requests_per_second: 50, settle_after: 2s }
+            reconcile: { interval: 1s, requests_per_second: 50, settle_after: 2s, max_age: 1s }
             alerts: { warn_before: 2h }
             psp:
               bambora:

@@ -89,14 +89,36 @@ public final class RequestBudget: Sendable {
         var backoff: Duration = .seconds(1)
         var needsProbe = false
         var probeInFlight = false
-        /// When each request of the last minute was granted.
-        var granted: [ContinuousClock.Instant] = []
+        /// Requests granted per second of the last minute: a ring of 60 (second, count) slots.
+        var grantedSecond = [Int64](repeating: -1, count: 60)
+        var grantedCount = [Int](repeating: 0, count: 60)
+
+        mutating func countGrant(second: Int64) {
+            let slot = Int(second % 60)
+            if grantedSecond[slot] != second {
+                grantedSecond[slot] = second
+                grantedCount[slot] = 0
+            }
+            grantedCount[slot] += 1
+        }
+
+        func grantedInLastMinute(second: Int64) -> Int {
+            (0..<60).reduce(0) { total, slot in
+                second - grantedSecond[slot] < 60 && grantedSecond[slot] >= 0
+                    ? total + grantedCount[slot] : total
+            }
+        }
     }
 
     private let state: Mutex<State>
     private let burst: Double
     private let onPause: (@Sendable (Pause) -> Void)?
     private let clock = ContinuousClock()
+    private let origin = ContinuousClock.now
+
+    private func second(_ instant: ContinuousClock.Instant) -> Int64 {
+        (instant - self.origin).components.seconds
+    }
 
     public init(psp: PSPName, requestsPerSecond: Int, onPause: (@Sendable (Pause) -> Void)? = nil) {
         self.psp = psp
@@ -143,8 +165,7 @@ public final class RequestBudget: Sendable {
                 return .wait(perToken * (1 - state.tokens))
             }
             state.tokens -= 1
-            state.granted.removeAll { now - $0 > .seconds(60) }
-            state.granted.append(now)
+            state.countGrant(second: self.second(now))
             let isProbe = state.needsProbe
             if isProbe {
                 state.needsProbe = false
@@ -216,7 +237,7 @@ public final class RequestBudget: Sendable {
                 pausedUntil: state.pausedUntil.flatMap {
                     now < $0 ? Date().addingTimeInterval(($0 - now).seconds) : nil
                 },
-                requestsLastMinute: state.granted.filter { now - $0 <= .seconds(60) }.count)
+                requestsLastMinute: state.grantedInLastMinute(second: self.second(now)))
         }
     }
 }

@@ -108,6 +108,7 @@ struct ThroughputWorkload {
                     api_url: "\(simulator.baseURL)"
                     token_file: \(tokenFile)
                     timeout: 10s
+                    requests_per_second: 10000
                 """)
         let configuration = try ConfigurationLoader.load(explicitPath: path, environment: [:])
         return (configuration, try configuration.readSecrets(environment: [:]))

@@ -76,7 +76,7 @@ struct Workspace {
               safety_margin: \(settings.safetyMargin)
               max_concurrent_captures: \(settings.maxConcurrent)
               retry: { initial: \(settings.retryInitial), max: \(settings.retryMax) }
-            reconcile: { interval: \(settings.reconcile), requests_per_second: 500, settle_after: \(settings.settleAfter) }
+            reconcile: { interval: \(settings.reconcile), requests_per_second: 500, settle_after: \(settings.settleAfter), max_age: \(settings.reconcile) }
             alerts: { warn_before: \(settings.warnBefore), repeat_interval: 1h }
             psp:
               bambora:
@@ -87,11 +87,13 @@ struct Workspace {
                 client_secret_file: bambora-client-secret
                 max_automatic_attempts: \(settings.budget)
                 timeout: \(settings.timeout)
+                requests_per_second: 1000
               swedbankpay:
                 api_url: "\(url)"
                 token_file: swedbankpay-token
                 max_automatic_attempts: \(settings.budget)
                 timeout: \(settings.timeout)
+                requests_per_second: 1000
 
             """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)

@@ -11,6 +11,9 @@ struct DaemonConfig {
     var reconcileInterval = "1s"
     /// At least `timeout`: an unknown outcome is judged "not landed" no earlier than this.
     var settleAfter = "3s"
+    /// `reconcile.max_age`: every open authorization is read about this often (the tests expect
+    /// drift to be seen within seconds).
+    var maxAge = "1s"
     var warnBefore = "1h"
     var logLevel = "info"
     var logFormat = "logfmt"
@@ -18,6 +21,8 @@ struct DaemonConfig {
     var bamboraBudget = 3
     var swedbankPayBudget = 3
     var swedbankPayTokenFile = "swedbankpay-token"
+    /// `psp.<name>.requests_per_second`: generous, so that only the tests about the budget meet it.
+    var requestsPerSecond = 500
 }
 
 /// The credentials of one scenario: random, so that a leak is unmistakable.

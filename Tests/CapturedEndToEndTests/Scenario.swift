@@ -68,7 +68,7 @@ final class Scenario: @unchecked Sendable {
               safety_margin: \(config.safetyMargin)
               max_concurrent_captures: \(config.maxConcurrentCaptures)
               retry: { initial: \(config.retryInitial), max: \(config.retryMax) }
-            reconcile: { interval: \(config.reconcileInterval), settle_after: \(config.settleAfter) }
+            reconcile: { interval: \(config.reconcileInterval), settle_after: \(config.settleAfter), max_age: \(config.maxAge) }
             alerts: { warn_before: \(config.warnBefore) }
             psp:
               bambora:
@@ -79,11 +79,13 @@ final class Scenario: @unchecked Sendable {
                 client_secret_file: bambora-client-secret
                 max_automatic_attempts: \(config.bamboraBudget)
                 timeout: \(config.timeout)
+                requests_per_second: \(config.requestsPerSecond)
               swedbankpay:
                 api_url: \(baseURL)
                 token_file: \(config.swedbankPayTokenFile)
                 max_automatic_attempts: \(config.swedbankPayBudget)
                 timeout: \(config.timeout)
+                requests_per_second: \(config.requestsPerSecond)
 
             """
         try edit(yaml).write(to: configURL, atomically: true, encoding: .utf8)

@@ -87,9 +87,9 @@ struct RequestBudgetTests {
 
     @Test("when the bucket is empty, a waiting capture goes before a waiting background read")
     func capturesFirst() async throws {
-        let budget = RequestBudget(psp: .bambora, requestsPerSecond: 2)
+        // One token a second, the burst spent: both waiters register long before the next token.
+        let budget = RequestBudget(psp: .bambora, requestsPerSecond: 1)
         _ = try await budget.acquire()
-        _ = try await budget.acquire()  // the burst (2) is spent
         let order = Shared<[String]>([])
         let background = Task {
             try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .background)) {
@@ -97,7 +97,7 @@ struct RequestBudgetTests {
                 order.with { $0.append("background") }
             }
         }
-        try await Task.sleep(for: .milliseconds(50))
+        try await Task.sleep(for: .milliseconds(100))
         let capture = Task {
             try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .capture)) {
                 _ = try await budget.acquire()
