@@ -108,7 +108,8 @@ struct Reconciler: Service {
         return min(Double(max(requestsPerSecond, 1)), max(1, Double(open) * 1.1 / seconds))
     }
 
-    /// Reads until nothing is left to read now: urgent ones first, re-checked after every page.
+    /// Reads until nothing is left to read now, or for an interval: urgent ones first, re-checked
+    /// after every page.
     func pass() async throws -> PassSummary {
         var summary = PassSummary()
         var psps = Set(providers.providers.keys)
@@ -119,7 +120,10 @@ struct Reconciler: Service {
         let backgroundRate = backgroundRate(open: open)
         // A background page lasts about 5 s at most: urgent work waits no longer than that.
         let backgroundLimit = min(Self.pageSize, max(1, Int(backgroundRate * 5)))
-        while !Task.shouldStop, !psps.isEmpty {
+        // A pass ends after an interval at most (a backlog of background reads goes on in the next
+        // one), so that its summary is logged and the pace follows the open count.
+        let started = clock.now()
+        while !Task.shouldStop, !psps.isEmpty, clock.now() - started < interval {
             let next = try await nextReads(
                 now: clock.now(), psps: psps, skipped: skipped, backgroundLimit: backgroundLimit)
             guard !next.reads.isEmpty else { break }
