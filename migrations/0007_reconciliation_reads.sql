@@ -18,16 +18,14 @@ CREATE INDEX authorization_read_age ON authorization (psp, last_read_at, registe
 CREATE INDEX authorization_partial_read ON authorization (expires_at, last_read_at, registered_at)
     WHERE state = 'partially_captured';
 
--- Reads first: authorizations whose capture (or other next action) falls due soon, and those whose
--- deadline is near, per PSP, with when they were last read (no row is visited to skip a fresh one).
-CREATE INDEX authorization_due_read ON authorization (psp, next_action_at, last_read_at)
-    WHERE state IN ('pending', 'retrying', 'attention', 'partially_captured') AND next_action_at IS NOT NULL;
-CREATE INDEX authorization_deadline_read ON authorization (psp, deadline, last_read_at)
-    WHERE state IN ('pending', 'retrying', 'attention');
+-- Reads first (no index of their own: every index here is paid for by every registration):
+-- authorizations whose capture falls due soon come through `authorization_due` (next_action_at);
+-- those whose deadline is near and that will not be captured by themselves through the deadline
+-- watch's index below.
 
 -- The deadline watch: only the authorizations that will not be captured by themselves (manual ones
 -- nobody asked to capture, retrying, unknown, attention; `Authorization.deadlineWarning`), by
--- deadline. The WHERE clause is repeated word for word by the query that uses it.
+-- deadline. The WHERE clause is repeated word for word by the queries that use it.
 CREATE INDEX authorization_deadline_warning ON authorization (deadline, id)
     WHERE state IN ('retrying', 'unknown', 'attention')
         OR (state = 'pending' AND capture_at IS NULL AND requested_amount IS NULL);

@@ -85,7 +85,8 @@ public struct CaptureDaemon: Sendable {
                 database: database, providers: providers, clock: clock,
                 interval: configuration.reconcileInterval,
                 requestsPerSecond: configuration.reconcileRequestsPerSecond,
-                settleAfter: configuration.settleAfter, alerts: alerts, logger: logger),
+                settleAfter: configuration.settleAfter, alerts: alerts, logger: logger,
+                maxAge: configuration.reconcileMaxAge, warnBefore: configuration.warnBefore),
             DeadlineWatch(
                 database: database, clock: clock, warnBefore: configuration.warnBefore,
                 checkInterval: DeadlineWatch.checkInterval(warnBefore: configuration.warnBefore),

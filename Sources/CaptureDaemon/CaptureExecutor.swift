@@ -228,13 +228,16 @@ struct CaptureExecutor: Sendable {
             view = try await provider.payment(authorization.locator).view
         } catch {
             let now = clock.now()
+            // During a pause of the PSP's requests, the pause has said so once already.
+            let duringPause = providers.budgets[authorization.psp]?.isPaused ?? false
             let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, _ in
                 guard current == authorization else { return nil }
-                return Mutation(
-                    current.postpone(
-                        until: now
-                            + configuration.scheduler.retry.delay(afterOutageOf: now - current.stateChangedAt),
-                        reason: "could not read the payment at the PSP before retrying: \(error)", now: now))
+                var consequence = current.postpone(
+                    until: now
+                        + configuration.scheduler.retry.delay(afterOutageOf: now - current.stateChangedAt),
+                    reason: "could not read the payment at the PSP before retrying: \(error)", now: now)
+                if duringPause { consequence.alerts.removeAll { $0.code == .pspUnreachable } }
+                return Mutation(consequence)
             }
             if let committed { await alerts.raise(committed.1.consequence.alerts) }
             return nil

@@ -59,7 +59,8 @@ struct Heartbeat: Service {
                 return PSPTrafficRow(
                     psp: psp,
                     pausedUntil: snapshot.pausedUntil.map {
-                        Instant(millisecondsSinceEpoch: Int64(($0.timeIntervalSince1970 * 1000).rounded(.down)))
+                        Instant(
+                            millisecondsSinceEpoch: Int64(($0.timeIntervalSince1970 * 1000).rounded(.down)))
                     },
                     requestsLastMinute: snapshot.requestsLastMinute, updatedAt: now)
             }

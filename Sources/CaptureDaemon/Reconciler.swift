@@ -124,8 +124,12 @@ struct Reconciler: Service {
         // one), so that its summary is logged and the pace follows the open count.
         let started = clock.now()
         while !Task.shouldStop, !psps.isEmpty, clock.now() - started < interval {
+            // A paused PSP (a 429 or 503) is not read until its pause is over: its reads would only
+            // wait, and hold up every other PSP's behind them.
+            let readable = psps.subtracting(providers.pausedPSPs)
+            guard !readable.isEmpty else { break }
             let next = try await nextReads(
-                now: clock.now(), psps: psps, skipped: skipped, backgroundLimit: backgroundLimit)
+                now: clock.now(), psps: readable, skipped: skipped, backgroundLimit: backgroundLimit)
             guard !next.reads.isEmpty else { break }
             let gap =
                 next.priority == .due

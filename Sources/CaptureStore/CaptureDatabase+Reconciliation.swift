@@ -13,13 +13,17 @@ extension CaptureDatabase {
     public enum ReadUrgency: Sendable, Hashable {
         /// Its capture (or another next action) falls due soon.
         case due
-        /// Its deadline is within `alerts.warn_before`.
+        /// Its deadline is within `alerts.warn_before` and it will not be captured by itself (manual and
+        /// not asked for, retrying, in attention): the ones a drift would hurt before a human acts.
+        /// Those the daemon will capture are read by their capture.
         case deadline
     }
 
     /// Authorizations to read first, at most `limit`, not read since `readBefore` (or never) and of
     /// the given PSPs: first those whose next action (a capture) is at or before `dueBy`, earliest
-    /// first; then those whose deadline is at or before `deadlineBy`, earliest first.
+    /// first; then those whose deadline is at or before `deadlineBy` and that will not be captured by
+    /// themselves, earliest first. Both through existing indexes: `authorization_due` and
+    /// `authorization_deadline_warning`.
     public func urgentReads(
         now: Instant, dueBy: Instant, deadlineBy: Instant, readBefore: Instant, limit: Int,
         psps: Set<PaymentServiceProvider>, excluding skipped: Set<String> = []
@@ -34,8 +38,8 @@ extension CaptureDatabase {
                     picked.append((authorization, urgency))
                 }
             }
-            // Both sets are scanned in their index's order, from their start: an entry read since
-            // `readBefore` is skipped in the index, without visiting its row.
+            // Both sets are scanned in their index's order, from their start, bounded by the window:
+            // what falls due within one interval, and what needs a warning.
             let stale = "(last_read_at IS NULL OR last_read_at <= ?)"
             let window = limit + skipped.count
             var due: [Authorization] = []
@@ -43,14 +47,15 @@ extension CaptureDatabase {
                 due += try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT \(AuthorizationRow.columns) FROM authorization INDEXED BY authorization_due_read
-                        WHERE state IN ('pending', 'retrying', 'attention', 'partially_captured')
-                            AND next_action_at IS NOT NULL AND psp = ? AND next_action_at <= ? AND \(stale)
+                        SELECT \(AuthorizationRow.columns) FROM authorization INDEXED BY authorization_due
+                        WHERE next_action_at IS NOT NULL AND next_action_at <= ?
+                            AND state IN ('pending', 'retrying', 'attention', 'partially_captured')
+                            AND psp = ? AND \(stale)
                             AND (state <> 'partially_captured' OR expires_at > ?)
                         ORDER BY next_action_at LIMIT ?
                         """,
                     arguments: [
-                        psp.rawValue, dueBy.millisecondsSinceEpoch, readBefore.millisecondsSinceEpoch,
+                        dueBy.millisecondsSinceEpoch, psp.rawValue, readBefore.millisecondsSinceEpoch,
                         now.millisecondsSinceEpoch, window,
                     ]
                 ).map(AuthorizationRow.decode)
@@ -62,8 +67,10 @@ extension CaptureDatabase {
                 near += try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT \(AuthorizationRow.columns) FROM authorization INDEXED BY authorization_deadline_read
-                        WHERE state IN ('pending', 'retrying', 'attention') AND psp = ? AND deadline <= ? AND \(stale)
+                        SELECT \(AuthorizationRow.columns) FROM authorization INDEXED BY authorization_deadline_warning
+                        WHERE (state IN ('retrying', 'unknown', 'attention')
+                                OR (state = 'pending' AND capture_at IS NULL AND requested_amount IS NULL))
+                            AND state <> 'unknown' AND psp = ? AND deadline <= ? AND \(stale)
                         ORDER BY deadline LIMIT ?
                         """,
                     arguments: [

@@ -34,7 +34,7 @@ struct MigrationTests {
                     "authorization_due", "authorization_attention", "authorization_expired",
                     "authorization_unknown", "authorization_open_deadline", "capture_attempt_in_flight",
                     "audit_log_authorization", "authorization_read_age", "authorization_partial_read",
-                    "authorization_due_read", "authorization_deadline_read", "authorization_deadline_warning",
+                    "authorization_deadline_warning",
                 ]))
             #expect(!names("index").contains("authorization_state"))
             #expect(

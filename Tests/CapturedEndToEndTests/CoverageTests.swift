@@ -38,7 +38,9 @@ struct CoverageTests {
             try await scenario.fault(limited, enqueue: [.rateLimited(retryAfterSeconds: 2)])
             try await scenario.fault(late, enqueue: [.lateLanding(milliseconds: 1_500)])
             try await scenario.fault(refused, standing: .refuse)
-            try await scenario.fault(unreachable, standing: .serverError(status: 503))
+            // Once: a 503 pauses every request to Bambora, and a PSP that stayed unavailable would
+            // keep the rest of the tour waiting.
+            try await scenario.fault(unreachable, enqueue: [.serverError(status: 503)])
             try await scenario.importRecords(records)
             try await scenario.startDaemon()
 

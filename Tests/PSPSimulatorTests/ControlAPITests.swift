@@ -268,7 +268,8 @@ struct ControlAPITests {
                     "psp": "swedbankpay", "payment": id,
                     "enqueue": [
                         ["kind": "lateLanding", "delayMilliseconds": 100],
-                        ["kind": "initialized", "resolvesTo": "Failed", "delayMilliseconds": 100],
+                        // Long enough not to resolve before the ledger is read on a loaded machine.
+                        ["kind": "initialized", "resolvesTo": "Failed", "delayMilliseconds": 60_000],
                         ["kind": "initialized"],
                     ],
                 ])
@@ -299,7 +300,7 @@ struct ControlAPITests {
             let entries = ledger.entries(for: id)
             #expect(entries.map(\.outcome) == ["lateLanding", "initialized", "initialized"])
             #expect(
-                entries.map(\.fault) == ["lateLanding 100ms", "initialized 100ms → Failed", "initialized"])
+                entries.map(\.fault) == ["lateLanding 100ms", "initialized 60000ms → Failed", "initialized"])
             #expect(entries.map(\.pending) == [false, true, true])
             #expect(ledger.payment(id)?.pendingCaptures == 2)
             #expect(SimulatedFault.initialized.delay == .seconds(3))
