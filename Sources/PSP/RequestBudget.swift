@@ -224,6 +224,11 @@ public final class RequestBudget: Sendable {
         }
     }
 
+    /// How many requests of `priority` wait for the budget now.
+    func waiting(_ priority: PSPRequestContext.Priority) -> Int {
+        self.state.withLock { $0.waiting[priority.rawValue] }
+    }
+
     /// Whether requests to the PSP are paused now (the scheduler starts no capture then).
     public var isPaused: Bool {
         let now = self.clock.now

@@ -85,11 +85,11 @@ struct RequestBudgetTests {
         #expect(budget.isPaused)
     }
 
-    @Test("when the bucket is empty, a waiting capture goes before a waiting background read")
+    @Test("when both wait, a capture goes before a background read")
     func capturesFirst() async throws {
-        // One token a second, the burst spent: both waiters register long before the next token.
-        let budget = RequestBudget(psp: .bambora, requestsPerSecond: 1)
-        _ = try await budget.acquire()
+        // A pause holds both; the capture registers after the background read, and still goes first.
+        let budget = RequestBudget(psp: .bambora, requestsPerSecond: 50)
+        budget.answered(try await budget.acquire(), status: 429, retryAfter: .seconds(2))
         let order = Shared<[String]>([])
         let background = Task {
             try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .background)) {
@@ -97,13 +97,16 @@ struct RequestBudgetTests {
                 order.with { $0.append("background") }
             }
         }
-        try await Task.sleep(for: .milliseconds(100))
+        while budget.waiting(.background) == 0 { try await Task.sleep(for: .milliseconds(5)) }
         let capture = Task {
             try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .capture)) {
-                _ = try await budget.acquire()
+                let ticket = try await budget.acquire()
                 order.with { $0.append("capture") }
+                budget.answered(ticket, status: 201, retryAfter: nil)
             }
         }
+        while budget.waiting(.capture) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(budget.isPaused, "both registered while the pause holds them")
         try await capture.value
         try await background.value
         #expect(order.with { $0 } == ["capture", "background"])
