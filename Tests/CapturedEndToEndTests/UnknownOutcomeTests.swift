@@ -137,4 +137,29 @@ struct UnknownOutcomeTests {
             #expect(again.status != 0, "nothing unknown is left to resolve")
         }
     }
+
+    @Test(
+        "a capture that lands after the settle time, while a human is asked, is adopted by reconciliation once"
+    )
+    func landsAfterSettle() async throws {
+        let config = DaemonConfig(retryInitial: "200ms", retryMax: "400ms", settleAfter: "2s")
+        try await withScenario("lands-after-settle", config: config) { scenario in
+            let record = Record.swedbankPay("lands-late-s", amount: 4_600)
+            try await scenario.seed([record])
+            try await scenario.fault(
+                record, enqueue: [.initialized(resolvesTo: .completed, milliseconds: 5_000)])
+            try await scenario.importRecords([record])
+            try await scenario.startDaemon()
+
+            try await scenario.waitFor(record.id, "attention")
+            try await scenario.waitForAlert("reconciliation_drift", record.id)
+            let shown = try await scenario.waitFor(record.id, "captured")
+            #expect(shown.attempts.map(\.state) == ["applied"])
+            #expect(shown.capturedAmount == record.amount)
+            #expect(shown.audit.contains { $0.event == "attempt_reconciled" })
+            let ledger = try await scenario.ledger()
+            #expect(ledger.entries(for: record.payment).count == 1, "never a second capture call")
+            #expect(ledger.payment(record.payment)?.appliedCaptures == 1)
+        }
+    }
 }

@@ -89,15 +89,24 @@ struct RequestBudgetTests {
     func capturesFirst() async throws {
         // A pause holds both; the capture registers after the background read, and still goes first.
         let budget = RequestBudget(psp: .bambora, requestsPerSecond: 50)
-        budget.answered(try await budget.acquire(), status: 429, retryAfter: .seconds(2))
+        budget.answered(try await budget.acquire(), status: 429, retryAfter: .seconds(5))
         let order = Shared<[String]>([])
+        /// Waits (bounded) until `priority` has a waiter: the test fails instead of hanging.
+        func registered(_ priority: PSPRequestContext.Priority) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(4)
+            while budget.waiting(priority) == 0 {
+                guard ContinuousClock.now < deadline else { return false }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return true
+        }
         let background = Task {
             try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .background)) {
                 _ = try await budget.acquire()
                 order.with { $0.append("background") }
             }
         }
-        while budget.waiting(.background) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try await registered(.background), "the background read waits for the pause")
         let capture = Task {
             try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .capture)) {
                 let ticket = try await budget.acquire()
@@ -105,7 +114,7 @@ struct RequestBudgetTests {
                 budget.answered(ticket, status: 201, retryAfter: nil)
             }
         }
-        while budget.waiting(.capture) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try await registered(.capture), "the capture waits for the pause")
         #expect(budget.isPaused, "both registered while the pause holds them")
         try await capture.value
         try await background.value
