@@ -112,8 +112,15 @@ struct StatusDocument: Decodable {
         var version: String?
     }
 
+    struct Traffic: Decodable {
+        var pausedUntil: String?
+        var requestsLastMinute: Int
+    }
+
     var daemon: Daemon
     var counts: [String: Int]
+    /// Each PSP's request budget as the daemon's heartbeat last wrote it.
+    var psps: [String: Traffic]?
     var attention: [Item]
     var dueSoon: [Item]
 }

@@ -48,6 +48,10 @@ struct TrafficTests {
             let stormEnds = Date().addingTimeInterval(Double(Self.storm) / 1000)
             try await scenario.importRecords(records)
             try await scenario.startDaemon()
+            // The pause shows in `capturectl status --json` while it lasts (the heartbeat writes it).
+            try await eventually("the pause in status", timeout: .seconds(10), every: .milliseconds(200)) {
+                try await scenario.status().psps?[storm.psp.rawValue]?.pausedUntil != nil ? () : nil
+            }
             if storm == .swedbank429Captures {
                 try await Task.sleep(for: .milliseconds(Self.storm))
                 for record in records {
@@ -58,6 +62,12 @@ struct TrafficTests {
             }
 
             try await scenario.history(of: records.map(\.id), until: ["captured"], timeout: .seconds(60))
+            let traffic = try await eventually("the requests in status", timeout: .seconds(10)) {
+                try await scenario.status().psps?[storm.psp.rawValue].flatMap {
+                    $0.requestsLastMinute > 0 ? $0 : nil
+                }
+            }
+            #expect(traffic.requestsLastMinute >= records.count, "at least one capture request each")
             #expect(Date() > stormEnds, "nothing could be captured during the storm")
             let ledger = try await scenario.ledger()
             for record in records {
