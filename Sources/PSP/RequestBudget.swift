@@ -68,10 +68,13 @@ public final class RequestBudget: Sendable {
         let sentAt: ContinuousClock.Instant
         let isProbe: Bool
         let kind: Kind
+        /// Sent for a capture: a read a capture makes first (a payment's state before its POST).
+        let forCapture: Bool
     }
 
     /// Read probes that may succeed before a pause a capture POST began ends without a capture
-    /// probe (when no capture comes to probe it).
+    /// probe (when no capture comes to probe it). A read a capture makes before its POST does not
+    /// count: the POST that follows is the probe that matters.
     static let readProbesToEndCapturePause = 3
 
     private struct State {
@@ -171,7 +174,10 @@ public final class RequestBudget: Sendable {
                 state.needsProbe = false
                 state.probeInFlight = true
             }
-            return .go(Ticket(sentAt: now, isProbe: isProbe, kind: kind))
+            return .go(
+                Ticket(
+                    sentAt: now, isProbe: isProbe, kind: kind,
+                    forCapture: priority == PSPRequestContext.Priority.capture.rawValue))
         }
     }
 
@@ -185,8 +191,8 @@ public final class RequestBudget: Sendable {
                 // capture began, only a capture's (or a few reads' when no capture comes).
                 guard let started = state.pauseStartedAt, ticket.sentAt >= started else { return nil }
                 if state.pausedByCapture && ticket.kind == .read {
-                    state.readProbesAnswered += 1
-                    if state.readProbesAnswered < Self.readProbesToEndCapturePause {
+                    if !ticket.forCapture { state.readProbesAnswered += 1 }
+                    if ticket.forCapture || state.readProbesAnswered < Self.readProbesToEndCapturePause {
                         if ticket.isProbe { state.needsProbe = true }
                         return nil
                     }
