@@ -128,27 +128,37 @@ struct RequestBudgetTests {
         let pauses = Shared(0)
         let budget = RequestBudget(psp: .swedbankPay, requestsPerSecond: 50) { _ in pauses.with { $0 += 1 } }
         let asCapture = PSPRequestContext(priority: .capture)
-        let post = try await PSPRequestContext.$current.withValue(asCapture) { try await budget.acquire(.capture) }
+        let post = try await PSPRequestContext.$current.withValue(asCapture) {
+            try await budget.acquire(.capture)
+        }
         budget.answered(post, status: 429, retryAfter: .milliseconds(50))
         // Captures waiting out the pause each read the payment first; the PSP answers reads.
         for _ in 1...5 {
-            let read = try await PSPRequestContext.$current.withValue(asCapture) { try await budget.acquire(.read) }
+            let read = try await PSPRequestContext.$current.withValue(asCapture) {
+                try await budget.acquire(.read)
+            }
             #expect(read.isProbe, "each read of a capture goes alone, as a probe")
             budget.answered(read, status: 200, retryAfter: nil)
         }
         // The capture POST that follows is still the probe, and still refused: the same pause.
-        let probe = try await PSPRequestContext.$current.withValue(asCapture) { try await budget.acquire(.capture) }
+        let probe = try await PSPRequestContext.$current.withValue(asCapture) {
+            try await budget.acquire(.capture)
+        }
         #expect(probe.isProbe)
         budget.answered(probe, status: 429, retryAfter: .milliseconds(50))
         #expect(pauses.with { $0 } == 1, "one pause, however many reads the captures made")
         // No capture comes: three reads of reconciliation answered normally end the pause.
         let background = PSPRequestContext(priority: .background)
         for number in 1...3 {
-            let read = try await PSPRequestContext.$current.withValue(background) { try await budget.acquire(.read) }
+            let read = try await PSPRequestContext.$current.withValue(background) {
+                try await budget.acquire(.read)
+            }
             #expect(read.isProbe, "read \(number) is a probe")
             budget.answered(read, status: 200, retryAfter: nil)
         }
-        let free = try await PSPRequestContext.$current.withValue(background) { try await budget.acquire(.read) }
+        let free = try await PSPRequestContext.$current.withValue(background) {
+            try await budget.acquire(.read)
+        }
         #expect(!free.isProbe, "the pause ended")
     }
 
