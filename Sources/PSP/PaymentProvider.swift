@@ -29,7 +29,8 @@ public enum PSPName: String, Sendable, Hashable, Codable, CustomStringConvertibl
 /// Where a payment lives at its PSP.
 public struct PaymentLocator: Sendable, Hashable, CustomStringConvertible {
     /// Bambora: the merchant's payment reference (any characters, up to 2000). Swedbank Pay: the
-    /// payment's id path, e.g. `/psp/creditcard/payments/<uuid>`.
+    /// payment's id path, e.g. `/psp/creditcard/payments/<uuid>`, or a payment order's,
+    /// `/psp/paymentorders/<uuid>`.
     public var payment: String
     /// Bambora merchant number when it differs from the configured default. Unused by Swedbank Pay.
     public var merchant: String?
@@ -56,6 +57,10 @@ public struct CaptureRequest: Sendable, Hashable {
     /// The idempotency reference of this attempt: Swedbank Pay `payeeReference` (see
     /// ``PayeeReferenceGenerator``); sent to Bambora as the capture `comment`.
     public var reference: String
+    /// Swedbank Pay payment orders only: the capture's `orderItems`, as the text of a JSON array
+    /// (canonical JSON the caller produced and validated), embedded verbatim as
+    /// `transaction.orderItems`. `nil` sends none. Ignored for card payments and by Bambora.
+    public var orderItems: String?
 
     public init(
         locator: PaymentLocator,
@@ -63,7 +68,8 @@ public struct CaptureRequest: Sendable, Hashable {
         vatAmount: Int64 = 0,
         currency: String,
         description: String = "Capture",
-        reference: String
+        reference: String,
+        orderItems: String? = nil
     ) {
         self.locator = locator
         self.amount = amount
@@ -71,5 +77,6 @@ public struct CaptureRequest: Sendable, Hashable {
         self.currency = currency
         self.description = description
         self.reference = reference
+        self.orderItems = orderItems
     }
 }

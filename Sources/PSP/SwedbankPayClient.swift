@@ -4,14 +4,16 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Swedbank Pay's eCommerce payments API (`/psp/{creditcard|invoice|vipps|mobilepay}/payments/{id}`).
+/// Swedbank Pay's eCommerce payments API (`/psp/{creditcard|invoice|vipps|mobilepay}/payments/{id}`)
+/// and its payment orders (`/psp/paymentorders/{id}`, see `SwedbankPayClient+PaymentOrders.swift`).
 ///
-/// Captures go to the `href` of the payment's `create-capture` operation, never to a URL built here.
+/// Captures go to the `href` of the payment's `create-capture` operation (a payment order's
+/// `capture`), never to a URL built here.
 public final class SwedbankPayClient: PaymentProvider {
     public let psp = PSPName.swedbankPay
     public let configuration: SwedbankPayConfiguration
     private let connections: PSPHTTPClient.Lease
-    private let transport: HTTPTransport
+    let transport: HTTPTransport
     private let logger: Logger
 
     /// - Parameters:
@@ -38,20 +40,25 @@ public final class SwedbankPayClient: PaymentProvider {
     }
 
     public func payment(_ locator: PaymentLocator) async throws(PSPError) -> PaymentSnapshot {
+        if Self.isPaymentOrder(locator) { return try await self.paymentOrder(locator) }
         let document = try await self.paymentDocument(locator)
         let captures = try await self.captures(locator, capturesID: document.payment.capturesID)
         return document.snapshot(captures: captures)
     }
 
     public func captures(_ locator: PaymentLocator) async throws(PSPError) -> [CaptureTransaction] {
-        try await self.captures(locator, capturesID: nil)
+        if Self.isPaymentOrder(locator) { return try await self.paymentOrderCaptures(locator, order: nil) }
+        return try await self.captures(locator, capturesID: nil)
     }
 
     /// Reads the payment, then POSTs to the `href` of its `create-capture` operation (PSP.md: find the
     /// operation, don't build the URL; no `create-capture` means the payment moved on).
     public func capture(_ request: CaptureRequest) async -> CaptureOutcome {
         let logger = self.logger(for: request.locator)
-        let outcome = await self.captureThroughOperation(request, logger: logger)
+        let outcome =
+            Self.isPaymentOrder(request.locator)
+            ? await self.capturePaymentOrder(request, logger: logger)
+            : await self.captureThroughOperation(request, logger: logger)
         outcome.log(to: logger)
         return outcome
     }
@@ -61,54 +68,84 @@ public final class SwedbankPayClient: PaymentProvider {
         do {
             document = try await self.paymentDocument(request.locator)
         } catch {
-            // Nothing was POSTed: not applied, for sure.
-            if error == .notFound {
-                return .refused(
-                    CaptureRefusal(
-                        cause: .notFound,
-                        errorType: error.errorType,
-                        httpStatus: error.httpStatus,
-                        countsTowardLock: false
-                    )
-                )
-            } else if error == .unauthorized {
-                return .refused(
-                    CaptureRefusal(
-                        cause: .unauthorized,
-                        errorType: error.errorType,
-                        httpStatus: error.httpStatus,
-                        countsTowardLock: false
-                    )
-                )
-            } else if error == .invalidRequest {
-                return .refused(
-                    CaptureRefusal(cause: .invalidRequest, detail: error.detail, countsTowardLock: false))
-            } else if error == .unreachable {
-                return .transient(TransientFailure(cause: .connectionFailed, detail: error.detail))
-            } else {
-                return .transient(
-                    TransientFailure(
-                        cause: .paymentUnreadable, httpStatus: error.httpStatus, detail: error.description)
-                )
-            }
+            return Self.outcome(ofFailedRead: error)
         }
         let url: String
         switch self.captureTarget(in: document) {
         case .post(let value): url = value
         case .refuse(let refusal): return .refused(refusal)
         }
-        return await self.post(request, to: url, logger: logger)
+        let body = SwedbankCaptureBody(
+            transaction: .init(
+                amount: request.amount,
+                vatAmount: request.vatAmount,
+                description: String(request.description.prefix(40)),
+                payeeReference: request.reference
+            )
+        )
+        guard let bytes = try? JSONEncoder().encode(body) else {
+            return .refused(
+                CaptureRefusal(
+                    cause: .invalidRequest, detail: "the capture body could not be encoded",
+                    countsTowardLock: false))
+        }
+        switch await self.post(
+            ByteBuffer(data: bytes), to: url, headers: self.headers(json: true), logger: logger)
+        {
+        case .ended(let outcome): return outcome
+        case .answered(let exchange): return Self.outcome(of: exchange, request: request)
+        }
+    }
+
+    /// The capture when the read before it failed: nothing was POSTed, so not applied, for sure.
+    static func outcome(ofFailedRead error: PSPError) -> CaptureOutcome {
+        if error == .notFound {
+            return .refused(
+                CaptureRefusal(
+                    cause: .notFound,
+                    errorType: error.errorType,
+                    httpStatus: error.httpStatus,
+                    countsTowardLock: false
+                )
+            )
+        } else if error == .unauthorized {
+            return .refused(
+                CaptureRefusal(
+                    cause: .unauthorized,
+                    errorType: error.errorType,
+                    httpStatus: error.httpStatus,
+                    countsTowardLock: false
+                )
+            )
+        } else if error == .invalidRequest {
+            return .refused(
+                CaptureRefusal(cause: .invalidRequest, detail: error.detail, countsTowardLock: false))
+        } else if error == .unreachable {
+            return .transient(TransientFailure(cause: .connectionFailed, detail: error.detail))
+        } else {
+            return .transient(
+                TransientFailure(
+                    cause: .paymentUnreadable, httpStatus: error.httpStatus, detail: error.description)
+            )
+        }
     }
 
     /// Where to POST the capture: the `href` of the `create-capture` operation, if there is one and
     /// it is on the configured `api_url`. Otherwise a refusal that does not count (nothing is sent).
     func captureTarget(in document: SwedbankPaymentDocument) -> CaptureTarget {
-        guard let operation = document.operation(rel: "create-capture") else {
+        self.captureTarget(document.operation(rel: "create-capture"), rel: "create-capture", of: "payment")
+    }
+
+    /// Where to POST a capture: `operation`'s `href` if there is one on the configured `api_url`.
+    func captureTarget(_ operation: SwedbankPaymentDocument.Operation?, rel: String, of resource: String)
+        -> CaptureTarget
+    {
+        guard let operation else {
             return .refuse(
                 CaptureRefusal(
                     cause: .noCaptureOperation,
                     detail:
-                        "the payment offers no create-capture operation (nothing left, cancelled or locked)",
+                        "the \(resource) offers no \(rel) operation (nothing left, cancelled or locked)",
                     countsTowardLock: false,
                     needsReconciliation: true
                 )
@@ -120,7 +157,7 @@ public final class SwedbankPayClient: PaymentProvider {
                 CaptureRefusal(
                     cause: .other,
                     detail:
-                        "the create-capture operation points to \(Self.origin(of: operation.href)), not to the "
+                        "the \(rel) operation points to \(Self.origin(of: operation.href)), not to the "
                         + "configured api_url \(Self.origin(of: self.configuration.apiURL)): capture not sent",
                     countsTowardLock: false
                 )
@@ -134,38 +171,26 @@ public final class SwedbankPayClient: PaymentProvider {
         case refuse(CaptureRefusal)
     }
 
-    /// The capture POST itself, classified.
-    private func post(_ request: CaptureRequest, to url: String, logger: Logger) async -> CaptureOutcome {
-        let body = SwedbankCaptureBody(
-            transaction: .init(
-                amount: request.amount,
-                vatAmount: request.vatAmount,
-                description: String(request.description.prefix(40)),
-                payeeReference: request.reference
-            )
-        )
-        let bytes: ByteBuffer
-        do {
-            bytes = ByteBuffer(data: try JSONEncoder().encode(body))
-        } catch {
-            return .refused(
-                CaptureRefusal(
-                    cause: .invalidRequest, detail: "the capture body could not be encoded",
-                    countsTowardLock: false))
-        }
+    /// The capture POST itself: the answer, or the outcome when none came.
+    func post(_ body: ByteBuffer, to url: String, headers: HTTPHeaders, logger: Logger) async -> PostResult {
         logger.debug("PSP request", metadata: ["http.method": "POST"])
-        let headers = self.headers(json: true)
-        switch await self.transport.send(.POST, url, headers: headers, body: bytes, kind: .capture) {
+        switch await self.transport.send(.POST, url, headers: headers, body: body, kind: .capture) {
         case .failure(.notSent(let detail)):
-            return .transient(TransientFailure(cause: .connectionFailed, detail: detail))
+            return .ended(.transient(TransientFailure(cause: .connectionFailed, detail: detail)))
         case .failure(.timedOut):
-            return .unknown(UnknownOutcome(cause: .timeout))
+            return .ended(.unknown(UnknownOutcome(cause: .timeout)))
         case .failure(.connectionLost(let detail)):
-            return .unknown(UnknownOutcome(cause: .connectionLost, detail: detail))
+            return .ended(.unknown(UnknownOutcome(cause: .connectionLost, detail: detail)))
         case .success(let exchange):
             logger.debug("PSP response", metadata: ["http.status": "\(exchange.status)"])
-            return Self.outcome(of: exchange, request: request)
+            return .answered(exchange)
         }
+    }
+
+    /// A capture POST's answer, or the outcome when no answer came.
+    enum PostResult {
+        case answered(HTTPExchange)
+        case ended(CaptureOutcome)
     }
 
     // MARK: - Reading
@@ -203,10 +228,12 @@ public final class SwedbankPayClient: PaymentProvider {
         return document.captures
     }
 
-    private func get(_ url: String, locator: PaymentLocator) async throws(PSPError) -> HTTPExchange {
+    func get(_ url: String, locator: PaymentLocator, headers: HTTPHeaders? = nil) async throws(PSPError)
+        -> HTTPExchange
+    {
         let logger = self.logger(for: locator)
         logger.debug("PSP request", metadata: ["http.method": "GET"])
-        switch await self.transport.send(.GET, url, headers: self.headers(json: false)) {
+        switch await self.transport.send(.GET, url, headers: headers ?? self.headers(json: false)) {
         case .failure(let failure):
             throw failure.pspError().with(psp: .swedbankPay, payment: locator.payment)
         case .success(let exchange):
@@ -218,7 +245,7 @@ public final class SwedbankPayClient: PaymentProvider {
         }
     }
 
-    private func headers(json: Bool) -> HTTPHeaders {
+    func headers(json: Bool) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(self.configuration.token)")
         headers.add(name: "Accept", value: "application/problem+json; q=1.0, application/json; q=0.9")
@@ -293,37 +320,51 @@ public final class SwedbankPayClient: PaymentProvider {
                         cause: .malformedResponse, httpStatus: status, detail: "success without a capture")
                 )
             }
-            let transaction = document.capture.transaction
-            switch CaptureTransactionState(swedbankPay: transaction.state ?? "") {
-            case .completed:
-                return .captured(
-                    CaptureReceipt(
-                        transactionID: transaction.id ?? document.capture.id,
-                        transactionNumber: transaction.number,
-                        reference: transaction.payeeReference ?? request.reference,
-                        amount: transaction.amount ?? request.amount,
-                        requestedAmount: request.amount
-                    )
-                )
-            case .failed:
-                return .refused(
-                    CaptureRefusal(
-                        cause: .declined,
-                        errorType: transaction.problem?.name,
-                        httpStatus: status,
-                        detail: transaction.problem?.summary ?? "capture transaction failed"
-                    )
-                )
-            case .initialized, .awaitingActivity, .other:
-                return .unknown(
-                    UnknownOutcome(
-                        cause: .transactionPending,
-                        httpStatus: status,
-                        detail: "capture transaction \(transaction.state ?? "without state")"
-                    )
-                )
-            }
+            return Self.outcome(of: document, status: status, request: request)
         }
+        return Self.failure(of: exchange)
+    }
+
+    /// A success answer carrying the capture transaction (card payments; payment orders v3.0):
+    /// its `state` decides.
+    static func outcome(of document: SwedbankCaptureResponseDocument, status: Int, request: CaptureRequest)
+        -> CaptureOutcome
+    {
+        let transaction = document.capture.transaction
+        switch CaptureTransactionState(swedbankPay: transaction.state ?? "") {
+        case .completed:
+            return .captured(
+                CaptureReceipt(
+                    transactionID: transaction.id ?? document.capture.id,
+                    transactionNumber: transaction.number,
+                    reference: transaction.payeeReference ?? request.reference,
+                    amount: transaction.amount ?? request.amount,
+                    requestedAmount: request.amount
+                )
+            )
+        case .failed:
+            return .refused(
+                CaptureRefusal(
+                    cause: .declined,
+                    errorType: transaction.problem?.name,
+                    httpStatus: status,
+                    detail: transaction.problem?.summary ?? "capture transaction failed"
+                )
+            )
+        case .initialized, .awaitingActivity, .other:
+            return .unknown(
+                UnknownOutcome(
+                    cause: .transactionPending,
+                    httpStatus: status,
+                    detail: "capture transaction \(transaction.state ?? "without state")"
+                )
+            )
+        }
+    }
+
+    /// Any answer to a capture POST but a success, classified.
+    static func failure(of exchange: HTTPExchange) -> CaptureOutcome {
+        let status = exchange.status
         let problem = exchange.decode(ProblemDocument.self)
         let name = problem?.name
         let detail = problem?.summary
@@ -348,7 +389,7 @@ public final class SwedbankPayClient: PaymentProvider {
         }
     }
 
-    private func logger(for locator: PaymentLocator) -> Logger {
+    func logger(for locator: PaymentLocator) -> Logger {
         var logger = self.logger
         logger[metadataKey: "payment"] = "\(locator)"
         return logger

@@ -14,6 +14,20 @@ public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, Custo
     public var maximumConnections: Int
     /// The budget every request to Swedbank Pay waits for (nil: none).
     public var requestBudget: RequestBudget?
+    /// The API version sent with every request about a payment order (`/psp/paymentorders/<id>`).
+    public var paymentOrderVersion: PaymentOrderVersion
+
+    /// Swedbank Pay's Digital Payments API version, chosen by a header only
+    /// (`Content-Type`/`Accept: application/json;version=3.1`). The answer to a capture differs:
+    /// 3.0 returns the capture transaction, 3.1 the whole payment order.
+    public enum PaymentOrderVersion: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+        case v30 = "3.0"
+        case v31 = "3.1"
+
+        /// `application/json;version=3.1`.
+        public var mediaType: String { "application/json;version=\(self.rawValue)" }
+        public var description: String { self.rawValue }
+    }
 
     public init(
         apiURL: String,
@@ -21,7 +35,8 @@ public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, Custo
         timeout: Duration = .seconds(30),
         maxConcurrentCaptures: Int = 16,
         maximumConnections: Int? = nil,
-        requestBudget: RequestBudget? = nil
+        requestBudget: RequestBudget? = nil,
+        paymentOrderVersion: PaymentOrderVersion = .v31
     ) {
         self.apiURL = apiURL
         self.token = token
@@ -31,12 +46,14 @@ public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, Custo
             maximumConnections
             ?? PSPHTTPClient.defaultMaximumConnections(maxConcurrentCaptures: maxConcurrentCaptures)
         self.requestBudget = requestBudget
+        self.paymentOrderVersion = paymentOrderVersion
     }
 
     public var description: String {
         "SwedbankPayConfiguration(apiURL: \(self.apiURL), token: <redacted>, timeout: \(self.timeout), "
             + "maxConcurrentCaptures: \(self.maxConcurrentCaptures), "
-            + "maximumConnections: \(self.maximumConnections))"
+            + "maximumConnections: \(self.maximumConnections), "
+            + "paymentOrderVersion: \(self.paymentOrderVersion))"
     }
 
     public var debugDescription: String { self.description }

@@ -116,7 +116,7 @@ struct SwedbankTransaction: Decodable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case id, created, updated, type, state, number, amount, vatAmount, description, payeeReference,
-            problem
+            problem, status
     }
 
     init(from decoder: any Decoder) throws {
@@ -125,7 +125,8 @@ struct SwedbankTransaction: Decodable, Sendable {
         self.created = container.lenientString(.created)
         self.updated = container.lenientString(.updated)
         self.type = container.lenientString(.type)
-        self.state = container.lenientString(.state)
+        // Payment orders' failed attempts say `status`.
+        self.state = container.lenientString(.state) ?? container.lenientString(.status)
         self.number = container.lenientInt64(.number)
         self.amount = container.lenientInt64(.amount)
         self.vatAmount = container.lenientInt64(.vatAmount)
