@@ -3,6 +3,7 @@
 /// | route | body | answer |
 /// | --- | --- | --- |
 /// | `POST /_sim/payments` | ``CreatePayment`` `{"psp":"bambora","payment":"order/42","amount":1000,"currency":"SEK"}` | `201 {"psp","payment"}` |
+/// | `POST /_sim/payments` (a payment order) | ``CreatePayment`` `{"psp":"swedbankpay","amount":1500,"vatAmount":375,"currency":"SEK","paymentOrder":{"status":"Paid","remainingWhenCaptured":"absent"}}` or a `payment` of `/psp/paymentorders/<id>` | `201 {"psp","payment"}` |
 /// | `POST /_sim/faults` | ``Faults`` `{"psp":"swedbankpay","payment":"/psp/creditcard/payments/<id>","enqueue":[{"kind":"serverError","status":500}],"standing":{"kind":"refuse"},"clear":false}` | `200`, `404` |
 /// | `POST /_sim/back-office/capture` | ``PaymentAction`` `{"psp","payment","amount"?}` | `200`, `404` |
 /// | `POST /_sim/back-office/cancel` | ``PaymentAction`` `{"psp","payment"}` | `200`, `404` |
@@ -27,10 +28,14 @@ public enum ControlAPI {
         public var amount: Int64
         public var currency: String
         public var vatAmount: Int64?
+        /// Swedbank Pay only: make a payment order (`/psp/paymentorders/<uuid>` unless `payment`
+        /// names one) that behaves so. A `payment` of `/psp/paymentorders/<id>` alone makes one with
+        /// the default options.
+        public var paymentOrder: PaymentOrderOptions?
 
         public init(
             psp: SimulatedPSP, payment: String? = nil, merchant: String? = nil, amount: Int64,
-            currency: String, vatAmount: Int64? = nil
+            currency: String, vatAmount: Int64? = nil, paymentOrder: PaymentOrderOptions? = nil
         ) {
             self.psp = psp
             self.payment = payment
@@ -38,6 +43,7 @@ public enum ControlAPI {
             self.amount = amount
             self.currency = currency
             self.vatAmount = vatAmount
+            self.paymentOrder = paymentOrder
         }
     }
 

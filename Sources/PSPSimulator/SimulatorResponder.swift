@@ -18,7 +18,10 @@ struct SimulatorResponder: HTTPResponder {
         let body = Data(buffer: try await request.collectBody(upTo: 1 << 20))
         // Latency applies to the PSP routes, not to the control API; so does the request count.
         if request.head.path?.hasPrefix("/_sim/") != true {
-            self.state.requests.count(method: request.method.rawValue, path: request.head.path ?? "")
+            self.state.requests.count(
+                method: request.method.rawValue, path: request.head.path ?? "",
+                contentType: request.headers[.contentType], accept: request.headers[.accept],
+                body: String(decoding: body, as: UTF8.self))
             if self.latency > .zero { try await Task.sleep(for: self.latency) }
         }
         let rawPath = String(request.head.path?.split(separator: "?", maxSplits: 1).first ?? "")
@@ -88,6 +91,17 @@ struct SimulatorResponder: HTTPResponder {
             return .bamboraProblem(405, nil, "Method not allowed")
         }
 
+        // Swedbank Pay payment orders: /psp/paymentorders/{id}[/captures|/financialtransactions|...]
+        if trimmed.count == 3 || trimmed.count == 4, trimmed[0] == "psp", trimmed[1] == "paymentorders" {
+            let isCapture = trimmed.count == 4 && method == .post
+            if !isCapture, let overloaded = await self.state.overloadReply(.swedbankpay) { return overloaded }
+            return await self.state.paymentOrderReply(
+                method: method.rawValue, id: "/" + trimmed[0...2].joined(separator: "/"),
+                resource: trimmed.count == 4 ? String(trimmed[3]) : nil, authorization: authorization,
+                versionHeaders: [request.headers[.contentType], request.headers[.accept]], host: host,
+                body: body)
+        }
+
         // Swedbank Pay: /psp/{resource}/payments/{id}[/captures]
         if trimmed.count >= 4, trimmed[0] == "psp", trimmed[2] == "payments" {
             let id = "/" + trimmed[0...3].joined(separator: "/")
@@ -138,6 +152,13 @@ struct ControlRoutes {
         switch (method, route) {
         case (.post, "payments"):
             guard let create = decode(ControlAPI.CreatePayment.self) else { return bad }
+            if let options = create.paymentOrder {
+                guard create.psp == .swedbankpay else { return bad }
+                let id = await self.state.createPaymentOrder(
+                    payment: create.payment, amount: create.amount, currency: create.currency,
+                    vatAmount: create.vatAmount ?? 0, options: options)
+                return .json(201, ["psp": create.psp.rawValue, "payment": id])
+            }
             let id = await self.state.createPayment(
                 psp: create.psp,
                 payment: create.payment,

@@ -5,7 +5,7 @@ import Foundation
 struct PendingCapture: Sendable {
     enum Action: Sendable {
         case bamboraLanding(merchant: String)
-        case swedbankLanding(vatAmount: Int64, description: String)
+        case swedbankLanding(vatAmount: Int64, description: String, order: OrderRequest?)
         case swedbankResolution(uuid: String, to: SimulatedFault.Resolution)
     }
 
@@ -58,9 +58,9 @@ extension SimulatorState {
             switch first.action {
             case .bamboraLanding(let merchant):
                 self.landedReplies[first.ticket] = self.bamboraLand(first, merchant: merchant)
-            case .swedbankLanding(let vatAmount, let description):
+            case .swedbankLanding(let vatAmount, let description, let order):
                 self.landedReplies[first.ticket] = self.swedbankLand(
-                    first, vatAmount: vatAmount, description: description)
+                    first, vatAmount: vatAmount, description: description, order: order)
             case .swedbankResolution(let uuid, let resolution):
                 self.swedbankResolve(first, uuid: uuid, to: resolution)
             }

@@ -1,8 +1,9 @@
 import Foundation
 
-/// Swedbank Pay: `GET /psp/{resource}/payments/{id}`, `GET|POST .../captures`.
+/// Swedbank Pay: `GET /psp/{resource}/payments/{id}`, `GET|POST .../captures`; the capture POST of
+/// payment orders too (`SimulatorState+PaymentOrders.swift` serves their reads).
 extension SimulatorState {
-    private func swedbankCheck(_ authorization: String?, resource: String) -> SimReply? {
+    func swedbankCheck(_ authorization: String?, resource: String) -> SimReply? {
         guard authorization == "Bearer \(self.credentials.swedbankPayToken)" else {
             return .swedbankProblem(
                 401, resource, "unauthorized", "Unauthorized", "The access token is not valid.")
@@ -10,7 +11,7 @@ extension SimulatorState {
         return nil
     }
 
-    private func notFound(_ resource: String) -> SimReply {
+    func notFound(_ resource: String) -> SimReply {
         .swedbankProblem(404, resource, "notfound", "Not found", "The payment was not found.")
     }
 
@@ -83,7 +84,8 @@ extension SimulatorState {
         [
             "id": "\(payment.id)/captures/\(capture.uuid)",
             "transaction": [
-                "id": "\(payment.id)/transactions/\(capture.uuid)",
+                "id":
+                    "\(payment.id)/\(payment.order == nil ? "transactions" : "financialtransactions")/\(capture.uuid)",
                 "created": SimTimestamp.swedbankPay(capture.created),
                 "updated": SimTimestamp.swedbankPay(capture.updated), "type": "Capture",
                 "state": capture.state,
@@ -94,10 +96,31 @@ extension SimulatorState {
         ]
     }
 
-    /// `POST .../captures`. Every answer but a success counts toward the lock (the worst reading of
-    /// an undocumented rule): refusals, 400s, 401, 409, 429 and every 5xx alike. A success resets
-    /// the count; at five the payment is locked (no `create-capture`, POSTs refused).
-    func swedbankCapture(id: String, authorization: String?, body: Data) -> SimReply {
+    /// The answer to a capture that was applied (or is `Initialized`): a card payment's and a v3.0
+    /// payment order's `{payment, capture: {id, transaction}}`; v3.1 the whole payment order (202
+    /// while the transaction is `Initialized`, as the docs' asynchronous answer: not visible yet).
+    private func captureReply(
+        _ capture: SimPayment.SwedbankCapture, payment: SimPayment, order: OrderRequest?
+    ) -> SimReply {
+        if let order, order.version == .v31 {
+            return .paymentOrder(
+                capture.state == "Initialized" ? 202 : 200, self.orderJSON(payment, host: order.host),
+                version: .v31)
+        }
+        var reply = SimReply.json(
+            200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
+        if let version = order?.version { reply.versioned(version) }
+        return reply
+    }
+
+    /// `POST .../captures` (a card payment's, or with `order` a payment order's). Every answer but
+    /// a success counts toward the lock (the worst reading of an undocumented rule): refusals,
+    /// 400s (a payment order's missing version header included), 401, 409, 429 and every 5xx alike.
+    /// A success resets the count; at five the payment is locked (no capture operation, POSTs
+    /// refused).
+    func swedbankCapture(id: String, authorization: String?, body: Data, order: OrderRequest? = nil)
+        -> SimReply
+    {
         self.settle()
         let resource = Self.resource(of: id)
         let key = Self.key(.swedbankpay, id)
@@ -113,7 +136,8 @@ extension SimulatorState {
         }
         guard var payment = self.payments[key] else { return self.notFound(resource) }
 
-        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
+        guard order?.version != nil || order == nil,
+            let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
             let transaction = object["transaction"] as? [String: Any],
             let amount = (transaction["amount"] as? NSNumber)?.int64Value,
             let vatAmount = (transaction["vatAmount"] as? NSNumber)?.int64Value,
@@ -122,7 +146,9 @@ extension SimulatorState {
         else {
             let reply = SimReply.swedbankProblem(
                 400, resource, "inputerror", "Error in input data",
-                "transaction.amount, vatAmount, description and payeeReference are required.")
+                order != nil && order?.version == nil
+                    ? SimOrderVersion.missing
+                    : "transaction.amount, vatAmount, description and payeeReference are required.")
             if !payment.locked {
                 payment.consecutiveFailures += 1
                 self.payments[key] = payment
@@ -172,6 +198,15 @@ extension SimulatorState {
                     "Invalid amount, vatAmount, description or payeeReference."), outcome: "rejected",
                 listed: nil)
         }
+        if order != nil,
+            let problem = Self.orderItemsProblem(
+                transaction["orderItems"], amount: amount, vatAmount: vatAmount)
+        {
+            return fail(
+                .swedbankProblem(400, resource, "inputerror", "Error in input data", problem),
+                outcome: "rejected",
+                listed: nil)
+        }
         if self.usedPayeeReferences.contains(payeeReference) {
             return fail(
                 .swedbankProblem(
@@ -191,7 +226,7 @@ extension SimulatorState {
                 outcome: fault.kind.rawValue, fault: fault, pending: true)
             let ticket = self.schedule(
                 after: delay, key: key, amount: amount, reference: payeeReference, entry: entry,
-                action: .swedbankLanding(vatAmount: vatAmount, description: description))
+                action: .swedbankLanding(vatAmount: vatAmount, description: description, order: order))
             return SimReply(status: 200, body: Data(), delay: delay, landing: ticket)
         }
         if let fault, !fault.applies {
@@ -229,8 +264,7 @@ extension SimulatorState {
                 _ = self.schedule(
                     after: fault.delay ?? .seconds(3), key: key, amount: amount, reference: payeeReference,
                     entry: entry, action: .swedbankResolution(uuid: uuid, to: fault.resolvesTo ?? .completed))
-                return .json(
-                    200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
+                return self.captureReply(capture, payment: payment, order: order)
             default:
                 break
             }
@@ -240,8 +274,7 @@ extension SimulatorState {
             &payment, amount: amount, vatAmount: vatAmount, description: description,
             payeeReference: payeeReference, number: self.transactionNumber(), at: Date())
         self.payments[key] = payment
-        var reply = SimReply.json(
-            200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
+        var reply = self.captureReply(capture, payment: payment, order: order)
         self.decorate(&reply, fault: fault)
         self.record(
             payment, reference: payeeReference, amount: amount, applied: true,
@@ -285,7 +318,9 @@ extension SimulatorState {
 
     /// A held `lateLanding` lands: applied if the payment can still take it; otherwise a `Failed`
     /// transaction that counts toward the lock.
-    func swedbankLand(_ event: PendingCapture, vatAmount: Int64, description: String) -> SimReply {
+    func swedbankLand(_ event: PendingCapture, vatAmount: Int64, description: String, order: OrderRequest?)
+        -> SimReply
+    {
         guard var payment = self.payments[event.key] else { return self.notFound("creditcard") }
         let resource = Self.resource(of: payment.id)
         let reference = event.reference ?? ""
@@ -305,7 +340,7 @@ extension SimulatorState {
             payeeReference: reference, number: self.transactionNumber(), at: event.at)
         self.payments[event.key] = payment
         self.settleEntry(event.entry, applied: true, httpStatus: 200)
-        return .json(200, ["payment": payment.id, "capture": self.captureJSON(capture, payment: payment)])
+        return self.captureReply(capture, payment: payment, order: order)
     }
 
     /// An `Initialized` transaction resolves: `Completed` (applied, if the payment can still take

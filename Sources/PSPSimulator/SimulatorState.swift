@@ -75,6 +75,8 @@ struct SimPayment: Sendable {
     /// Swedbank Pay capture transactions (all states), in order.
     var swedbankCaptures: [SwedbankCapture] = []
     var version = 0
+    /// Set for a Swedbank Pay payment order (`/psp/paymentorders/<id>`); `nil` for a card payment.
+    var order: PaymentOrderOptions?
 
     struct BamboraOperation: Sendable {
         var type: String
@@ -120,8 +122,11 @@ struct SimPayment: Sendable {
         return self.apiCaptured > 0 ? "Captured" : "Authorized"
     }
 
-    /// Swedbank Pay offers `create-capture` while something remains and the payment is not locked.
-    var swedbankCanCapture: Bool { !self.cancelled && !self.locked && self.remaining > 0 }
+    /// Swedbank Pay offers `create-capture` (a payment order `capture`) while something remains and
+    /// the payment is not locked (and a payment order is `Paid`, i.e. authorized).
+    var swedbankCanCapture: Bool {
+        !self.cancelled && !self.locked && self.remaining > 0 && (self.order?.status ?? "Paid") == "Paid"
+    }
 
     var resource: String {
         let parts = self.id.split(separator: "/")
@@ -132,7 +137,9 @@ struct SimPayment: Sendable {
         LedgerPayment(
             psp: self.psp,
             payment: self.id,
-            state: self.psp == .bambora ? self.bamboraState : (self.cancelled ? "Cancelled" : "Ready"),
+            state: self.psp == .bambora
+                ? self.bamboraState
+                : self.order != nil ? self.orderStatus : (self.cancelled ? "Cancelled" : "Ready"),
             authorizedAmount: self.amount,
             capturedAmount: self.captured,
             appliedCaptures: self.appliedCaptures,
@@ -185,7 +192,8 @@ public actor SimulatorState {
 
     // MARK: - Control
 
-    /// Creates an authorized payment. Swedbank Pay ids default to `/psp/creditcard/payments/<uuid>`.
+    /// Creates an authorized payment. Swedbank Pay ids default to `/psp/creditcard/payments/<uuid>`;
+    /// an id `/psp/paymentorders/<id>` makes a payment order (``createPaymentOrder(payment:amount:currency:vatAmount:options:)``).
     @discardableResult
     public func createPayment(
         psp: SimulatedPSP,
@@ -199,6 +207,10 @@ public actor SimulatorState {
         switch psp {
         case .bambora: id = payment ?? "order-\(UUID().uuidString.lowercased())"
         case .swedbankpay: id = payment ?? "/psp/creditcard/payments/\(UUID().uuidString.lowercased())"
+        }
+        if psp == .swedbankpay, SimPayment.isPaymentOrder(id) {
+            return self.createPaymentOrder(
+                payment: id, amount: amount, currency: currency, vatAmount: vatAmount)
         }
         var record = SimPayment(
             psp: psp,
