@@ -13,6 +13,9 @@ public struct AuthorizationDraft: Hashable, Sendable {
     public var capture: CapturePolicy
     public var description: String?
     public var merchant: String?
+    /// A payment order's `order_items` as canonical JSON array text (`OrderItem.canonicalJSON`): the
+    /// same items always give the same text. Nil when the shop gave none.
+    public var orderItems: String?
 
     /// A draft from already-validated values (the store reads them back this way). Input from users
     /// goes through `validate(_:)` instead.
@@ -20,7 +23,7 @@ public struct AuthorizationDraft: Hashable, Sendable {
         id: String, psp: PaymentServiceProvider, payment: String, amount: Money, vatAmount: Int64?,
         authorizedAt: Instant, expiresAt: Instant?, scheme: CardScheme, initiator: Initiator,
         capture: CapturePolicy,
-        description: String?, merchant: String?
+        description: String?, merchant: String?, orderItems: String? = nil
     ) {
         self.id = id
         self.psp = psp
@@ -34,18 +37,26 @@ public struct AuthorizationDraft: Hashable, Sendable {
         self.capture = capture
         self.description = description
         self.merchant = merchant
+        self.orderItems = orderItems
+    }
+
+    /// Whether the payment is a Swedbank Pay payment order (`/psp/paymentorders/<id>`) rather than a
+    /// payment of one instrument (`/psp/creditcard/payments/<id>`, ...).
+    public var isPaymentOrder: Bool {
+        psp == .swedbankpay && payment.hasPrefix(AuthorizationDraft.paymentOrderPrefix)
     }
 
     /// The import record's field names, in the order PRODUCT.md lists them.
     public static let fieldNames = [
         "id", "psp", "payment", "amount", "currency", "authorized_at", "vat_amount", "expires_at", "scheme",
-        "initiator", "capture", "description", "merchant",
+        "initiator", "capture", "description", "merchant", "order_items",
     ]
 
     public static let maxIDLength = 128
     public static let maxBamboraReferenceLength = 2000
     public static let maxDescriptionLength = 40
     public static let swedbankPayResources = ["creditcard", "invoice", "vipps", "mobilepay"]
+    public static let paymentOrderPrefix = "/psp/paymentorders/"
 
     /// Validates a record given as field name → JSON value. Returns every problem found, each naming
     /// its field; a record with any problem is not registered.
@@ -190,6 +201,22 @@ public struct AuthorizationDraft: Hashable, Sendable {
             }
         }
 
+        var orderItems: String?
+        if let given = value("order_items") {
+            if let psp, let payment, psp != .swedbankpay || !payment.hasPrefix(paymentOrderPrefix) {
+                errors.append(
+                    FieldError(
+                        "order_items",
+                        "only applies to a Swedbank Pay payment order (payment \(paymentOrderPrefix)<id>); leave it out for this payment"
+                    ))
+            } else {
+                switch OrderItem.validate(given, amount: amount, vatAmount: vatAmount) {
+                case .success(let items): orderItems = OrderItem.canonicalJSON(items)
+                case .failure(let invalid): errors += invalid.problems
+                }
+            }
+        }
+
         guard errors.isEmpty, let id, let psp, let payment, let amount, let currency, let authorizedAt else {
             return .failure(InvalidRecord(errors))
         }
@@ -197,7 +224,8 @@ public struct AuthorizationDraft: Hashable, Sendable {
             AuthorizationDraft(
                 id: id, psp: psp, payment: payment, amount: Money(minorUnits: amount, currency: currency),
                 vatAmount: vatAmount, authorizedAt: authorizedAt, expiresAt: expiresAt, scheme: scheme,
-                initiator: initiator, capture: capture, description: description, merchant: merchant))
+                initiator: initiator, capture: capture, description: description, merchant: merchant,
+                orderItems: orderItems))
     }
 
     static func checkText(_ text: String, field: String, maxLength: Int) -> [FieldError] {
@@ -239,11 +267,12 @@ public struct AuthorizationDraft: Hashable, Sendable {
             // the import's profile.
             let parts = payment.utf8.split(separator: 0x2F, omittingEmptySubsequences: false).map(
                 Substring.init)
-            let shape = "must be a Swedbank Pay payment id path such as /psp/creditcard/payments/<id>"
+            if parts.count == 4, parts[0].isEmpty, parts[1] == "psp", parts[2] == "paymentorders" {
+                return checkSwedbankPayID(parts[3], of: "payment order")
+            }
+            let shape =
+                "must be a Swedbank Pay payment id path such as /psp/creditcard/payments/<id> or /psp/paymentorders/<id>"
             guard parts.count == 5, parts[0].isEmpty, parts[1] == "psp", parts[3] == "payments" else {
-                if payment.hasPrefix("/psp/paymentorders/") {
-                    return [FieldError("payment", "payment orders are not supported yet; \(shape)")]
-                }
                 return [FieldError("payment", "\(shape), got \(quoted(payment))")]
             }
             guard swedbankPayResources.contains(String(parts[2])) else {
@@ -254,18 +283,22 @@ public struct AuthorizationDraft: Hashable, Sendable {
                     )
                 ]
             }
-            let id = parts[4]
-            guard (1...64).contains(id.utf8.count),
-                id.utf8.allSatisfy({ isASCIILetterOrDigit($0) || $0 == 0x2D })
-            else {
-                return [
-                    FieldError(
-                        "payment",
-                        "the payment id must be 1 to 64 letters, digits or dashes, got \(quoted(String(id)))")
-                ]
-            }
-            return []
+            return checkSwedbankPayID(parts[4], of: "payment")
         }
+    }
+
+    /// A Swedbank Pay id (the last part of the path): 1 to 64 letters, digits or dashes. The
+    /// documented ones are UUIDs, some not of RFC 4122's variant (`...-577e-08d3dca1a26c`).
+    private static func checkSwedbankPayID(_ id: Substring, of kind: String) -> [FieldError] {
+        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ isASCIILetterOrDigit($0) || $0 == 0x2D })
+        else {
+            return [
+                FieldError(
+                    "payment",
+                    "the \(kind) id must be 1 to 64 letters, digits or dashes, got \(quoted(String(id)))")
+            ]
+        }
+        return []
     }
 }
 

@@ -37,53 +37,116 @@ public enum ImportLine {
                 InvalidRecord([FieldError("record", "must be a JSON object, got \(decoded.kindName)")]))
         }
         // The decoder keeps one value of a repeated key and says nothing: a record that gives
-        // `amount` twice is ambiguous, and is refused.
-        let keys = topLevelKeys(Array(data))
-        if keys.count != fields.count {
-            var seen: Set<String> = []
-            var repeated: [String] = []
-            for raw in keys {
-                let key =
-                    (try? JSONDecoder().decode(String.self, from: Data([0x22] + raw + [0x22])))
-                    ?? String(decoding: raw, as: UTF8.self)
-                if !seen.insert(key).inserted, !repeated.contains(key) { repeated.append(key) }
-            }
+        // `amount` twice (or an order item its `vatAmount` twice) is ambiguous, and is refused.
+        let repeated = RepeatedKeys.find(Array(data))
+        if !repeated.isEmpty {
             return .failure(
                 InvalidRecord(repeated.map { FieldError($0, "given more than once; give each field once") }))
         }
         return AuthorizationDraft.validate(fields)
     }
 
-    /// The raw bytes (escapes undecoded) of every key of the top-level object of a line that is
-    /// valid JSON, in order, repeats included.
-    static func topLevelKeys(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
-        var keys: [ArraySlice<UInt8>] = []
-        var depth = 0
+    /// One field's value given as JSON text on its own (`capturectl add --order-items`), read as an
+    /// import line would read it: invalid JSON and repeated keys are refused, naming `field`.
+    public static func fieldValue(json text: String, field: String) -> Result<JSONValue, InvalidRecord> {
+        let data = Data(text.utf8)
+        guard let decoded = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            return .failure(InvalidRecord([FieldError(field, "not valid JSON")]))
+        }
+        let repeated = RepeatedKeys.find(Array(data))
+        if !repeated.isEmpty {
+            return .failure(
+                InvalidRecord(
+                    repeated.map {
+                        FieldError(
+                            field + ($0.hasPrefix("[") ? "" : ".") + $0,
+                            "given more than once; give each field once")
+                    }))
+        }
+        return .success(decoded)
+    }
+}
+
+/// The keys given more than once in any object of a line that is valid JSON, each once, by its
+/// path (`amount`, `order_items[1].vatAmount`), in order.
+enum RepeatedKeys {
+    static func find(_ bytes: [UInt8]) -> [String] {
+        var walker = Walker(bytes: bytes)
+        walker.value(path: "")
+        return walker.repeated
+    }
+
+    private struct Walker {
+        let bytes: [UInt8]
         var index = 0
-        while index < bytes.count {
+        var repeated: [String] = []
+
+        mutating func skipWhitespace() {
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+
+        mutating func value(path: String) {
+            skipWhitespace()
+            guard index < bytes.count else { return }
             switch bytes[index] {
-            case 0x7B, 0x5B:  // { [
-                depth += 1
-                index += 1
-            case 0x7D, 0x5D:  // } ]
-                depth -= 1
-                index += 1
-            case 0x22:  // a string: find its closing quote, stepping over escapes
-                let start = index + 1
-                var end = start
-                while end < bytes.count, bytes[end] != 0x22 { end += bytes[end] == 0x5C ? 2 : 1 }
-                index = end + 1
-                // A key is a string inside the top-level object followed by a colon.
-                var next = index
-                while next < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[next]) { next += 1 }
-                if depth == 1, next < bytes.count, bytes[next] == 0x3A {
-                    keys.append(bytes[start..<min(end, bytes.count)])
+            case 0x7B: object(path: path)  // {
+            case 0x5B: array(path: path)  // [
+            case 0x22: _ = string()
+            default:  // a number or a literal: up to the next delimiter
+                while index < bytes.count, ![0x2C, 0x7D, 0x5D, 0x20, 0x09, 0x0A, 0x0D].contains(bytes[index])
+                {
+                    index += 1
                 }
-            default:
-                index += 1
             }
         }
-        return keys
+
+        /// A string starting at its opening quote, decoded (escapes included).
+        mutating func string() -> String {
+            let start = index + 1
+            var end = start
+            while end < bytes.count, bytes[end] != 0x22 { end += bytes[end] == 0x5C ? 2 : 1 }
+            index = end + 1
+            let raw = bytes[start..<min(end, bytes.count)]
+            guard raw.contains(0x5C) else { return String(decoding: raw, as: UTF8.self) }
+            return (try? JSONDecoder().decode(String.self, from: Data([0x22] + raw + [0x22])))
+                ?? String(decoding: raw, as: UTF8.self)
+        }
+
+        mutating func object(path: String) {
+            index += 1
+            var seen: Set<String> = []
+            while index < bytes.count {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] != 0x7D else { break }
+                if bytes[index] == 0x2C {
+                    index += 1
+                    continue
+                }
+                let key = string()
+                let child = path.isEmpty ? key : "\(path).\(key)"
+                if !seen.insert(key).inserted, !repeated.contains(child) { repeated.append(child) }
+                skipWhitespace()
+                index += 1  // :
+                value(path: child)
+            }
+            index += 1
+        }
+
+        mutating func array(path: String) {
+            index += 1
+            var count = 0
+            while index < bytes.count {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] != 0x5D else { break }
+                if bytes[index] == 0x2C {
+                    index += 1
+                    continue
+                }
+                value(path: "\(path)[\(count)]")
+                count += 1
+            }
+            index += 1
+        }
     }
 }
 

@@ -129,7 +129,11 @@ struct ImportLineErrorTests {
             ("https://api.payex.com/psp/creditcard/payments/abc", "payment id path"),
             ("/psp/creditcard/payments/abc def", "payment id must be"),
             ("/psp/creditcard/payments/" + String(repeating: "a", count: 65), "payment id must be"),
-            ("/psp/paymentorders/5adc265f-f87f-4313-577e-08d3dca1a26c", "payment orders are not supported"),
+            ("/psp/paymentorders/", "payment order id must be"),
+            ("/psp/paymentorders/abc def", "payment order id must be"),
+            ("/psp/paymentorders/" + String(repeating: "a", count: 65), "payment order id must be"),
+            ("/psp/paymentorders/abc/captures", "payment id path"),
+            ("/psp/paymentorders", "payment id path"),
             ("/psp/swish/payments/abc", "cannot capture"),
             ("/psp/trustly/payments/abc", "cannot capture"),
         ] as [(String, String)])
