@@ -169,7 +169,32 @@ public enum AuditLog {
         if let row, let rowSeq = row[0] as Int64? {
             return (rowSeq, .registrationsMismatch(stored: 1, recorded: 0))
         }
-        return try verifyReplans(db)
+        if let bad = try verifyReplans(db) { return bad }
+        return try verifyOrderItems(db)
+    }
+
+    /// Every authorization registered on its own (not in an import batch, whose digest covers its
+    /// order items) has the order items its `registered` entry's `order_items_sha256` recorded, or
+    /// none when the entry recorded none (entries from before migration 0008 record none).
+    static func verifyOrderItems(_ db: Database) throws -> (seq: Int64, problem: AuditVerification.Problem)? {
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT a.id, a.order_items, e.seq, e.detail
+                FROM authorization a JOIN audit_log e ON e.authorization_id = a.id AND e.event = 'registered'
+                WHERE a.batch_audit_seq IS NULL
+                    AND (a.order_items IS NOT NULL OR instr(e.detail, '"order_items_sha256"') > 0)
+                ORDER BY e.seq
+                """)
+        while let row = try rows.next() {
+            let seq: Int64 = row["seq"]
+            let detail: String = row["detail"]
+            let object = try? JSONSerialization.jsonObject(with: Data(detail.utf8)) as? [String: Any]
+            let recorded = object?["order_items_sha256"] as? String
+            let stored = (row["order_items"] as String?).map(hashHex)
+            if recorded != stored { return (seq, .orderItemsMismatch(id: row["id"])) }
+        }
+        return nil
     }
 
     /// Every re-planned authorization's dates are those its latest `replanned` entry recorded.
@@ -224,6 +249,9 @@ public struct AuditVerification: Hashable, Sendable {
         /// A re-planned authorization's dates are not those its latest `replanned` entry recorded: they
         /// were edited behind the log's back.
         case replanMismatch(id: String)
+        /// An authorization registered on its own does not have the order items its `registered` entry
+        /// recorded (`order_items_sha256`): they were given, edited or removed behind the log's back.
+        case orderItemsMismatch(id: String)
     }
 
     /// Entries checked.

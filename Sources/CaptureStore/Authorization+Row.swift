@@ -8,12 +8,12 @@ enum AuthorizationRow {
         id, psp, payment, merchant, amount, currency, vat_amount, authorized_at, requested_expires_at, scheme,
         initiator, capture_policy, description, expires_at, expiry_rule, deadline, capture_at, state, state_reason,
         state_changed_at, captured_amount, requested_amount, consecutive_failures, granted_attempts,
-        next_action_at, registered_at
+        next_action_at, registered_at, order_items
         """
 
     /// Inserts `rows` new rows: `columns`, then `batch_audit_seq`, for each.
     static func insertSQL(rows: Int) -> String {
-        let row = "(" + Array(repeating: "?", count: 27).joined(separator: ", ") + ")"
+        let row = "(" + Array(repeating: "?", count: 28).joined(separator: ", ") + ")"
         return "INSERT INTO authorization (\(columns), batch_audit_seq) VALUES "
             + Array(repeating: row, count: rows).joined(separator: ", ")
     }
@@ -53,6 +53,7 @@ enum AuthorizationRow {
         insert.bind(Int64(a.grantedAttempts))
         insert.bind(a.nextActionAt?.millisecondsSinceEpoch)
         insert.bind(a.registeredAt.millisecondsSinceEpoch)
+        insert.bind(d.orderItems)
         insert.bind(batchAuditSeq)
     }
 
@@ -90,7 +91,7 @@ enum AuthorizationRow {
             vatAmount: row["vat_amount"], authorizedAt: instant("authorized_at")!,
             expiresAt: instant("requested_expires_at"),
             scheme: scheme, initiator: initiator, capture: capture, description: row["description"],
-            merchant: row["merchant"])
+            merchant: row["merchant"], orderItems: row["order_items"])
         return Authorization(
             draft: draft, expiresAt: instant("expires_at")!, expiryRule: row["expiry_rule"],
             deadline: instant("deadline")!,

@@ -112,6 +112,9 @@ extension CaptureDatabase {
             "expiry_rule": .string(authorization.expiryRule),
             "deadline": .string(authorization.deadline.rfc3339),
         ]
+        if let items = draft.orderItems {
+            detail["order_items_sha256"] = .string(AuditLog.hashHex(items))
+        }
         if !warnings.isEmpty { detail["warnings"] = .string(warnings.joined(separator: "; ")) }
         return detail
     }
@@ -131,6 +134,7 @@ extension CaptureDatabase {
         if a.capture != b.capture { fields.append("capture") }
         if a.description != b.description { fields.append("description") }
         if a.merchant != b.merchant { fields.append("merchant") }
+        if a.orderItems != b.orderItems { fields.append("order_items") }
         return fields
     }
 }

@@ -13,12 +13,16 @@ import GRDB
 /// removed from a batch is found, as an edited entry is found by the chain.
 ///
 /// Each value is encoded without ambiguity: `0x00` for NULL, `0x01` and 8 bytes big-endian for an
-/// integer, `0x02`, a 4-byte big-endian length and the UTF-8 bytes for a text.
+/// integer, `0x02`, a 4-byte big-endian length and the UTF-8 bytes for a text. The last column,
+/// `order_items` (migration 0008), adds nothing when NULL: an authorization without order items hashes
+/// exactly as it did before 0008, so batches recorded earlier still verify, and giving, changing or
+/// removing order items afterwards changes the digest.
 struct RegistrationDigest {
     /// The registration columns, in the order they are encoded.
     static let columns = """
         id, psp, payment, merchant, amount, currency, vat_amount, authorized_at, requested_expires_at, scheme,
-        initiator, capture_policy, description, expires_at, expiry_rule, deadline, capture_at, registered_at
+        initiator, capture_policy, description, expires_at, expiry_rule, deadline, capture_at, registered_at,
+        order_items
         """
 
     /// The same columns as registered, read by `audit verify` from `authorization a` joined with
@@ -28,7 +32,8 @@ struct RegistrationDigest {
         a.requested_expires_at, a.scheme, a.initiator, a.capture_policy, a.description,
         COALESCE(p.expires_at, a.expires_at), COALESCE(p.expiry_rule, a.expiry_rule),
         COALESCE(p.deadline, a.deadline),
-        CASE WHEN p.authorization_id IS NULL THEN a.capture_at ELSE p.capture_at END, a.registered_at
+        CASE WHEN p.authorization_id IS NULL THEN a.capture_at ELSE p.capture_at END, a.registered_at,
+        a.order_items
         """
 
     private var hasher = SHA256()
@@ -75,15 +80,18 @@ struct RegistrationDigest {
             integer(a.deadline.millisecondsSinceEpoch)
             integer(a.captureAt?.millisecondsSinceEpoch)
             integer(a.registeredAt.millisecondsSinceEpoch)
+            if let items = d.orderItems { text(items) }
             return finish()
         }
 
         /// The digest of a stored row whose values from index `start` on are `columns`, in that
         /// order. A value of a type the column does not hold (only possible when the file was
-        /// edited) changes the digest.
+        /// edited) changes the digest. The last one, `order_items`, adds nothing when NULL.
         mutating func digest(stored row: Row, from start: Int = 0) -> RecordDigest {
             for index in start..<row.count {
-                switch (row[index] as DatabaseValue).storage {
+                let value = row[index] as DatabaseValue
+                if index == row.count - 1, value.isNull { break }
+                switch value.storage {
                 case .null: bytes.append(0x00)
                 case .int64(let number): integer(number)
                 case .string(let string): text(string)

@@ -212,6 +212,10 @@ struct Audit: ParsableCommand {
                         print(
                             "audit log BROKEN at seq \(bad.seq): the dates of \(id) are not those its latest re-plan recorded: they were edited"
                         )
+                    case .orderItemsMismatch(let id):
+                        print(
+                            "audit log BROKEN at seq \(bad.seq): the order items of \(id) are not those its registration recorded: they were edited"
+                        )
                     }
                     throw ExitCode(2)
                 }
