@@ -62,6 +62,18 @@ public struct CaptureConfiguration: Sendable {
         /// `alphanumeric` (up to 30 of [A-Za-z0-9]) or `digits` (12 digits, for merchants that settle
         /// themselves).
         public var payeeReference: String
+        /// The payment order API version sent with every payment order request
+        /// (`psp.swedbankpay.payment_order_version`).
+        public var paymentOrderVersion: PaymentOrderVersion = .v3_1
+    }
+
+    /// Swedbank Pay's payment order (Digital Payments) API versions that capture: chosen by the
+    /// `version=` parameter of the requests' `Content-Type`/`Accept` only.
+    public enum PaymentOrderVersion: String, CaseIterable, Sendable, Hashable, CustomStringConvertible {
+        case v3_0 = "3.0"
+        case v3_1 = "3.1"
+
+        public var description: String { rawValue }
     }
 
     /// The expiry table in force: configured rules first, then the built-in windows.

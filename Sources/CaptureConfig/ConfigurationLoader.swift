@@ -75,6 +75,7 @@ enum ConfigurationKeys {
         "psp.bambora.requests_per_second",
         "psp.swedbankpay.api_url", "psp.swedbankpay.token_file", "psp.swedbankpay.max_automatic_attempts",
         "psp.swedbankpay.timeout", "psp.swedbankpay.payee_reference", "psp.swedbankpay.requests_per_second",
+        "psp.swedbankpay.payment_order_version",
     ]
 
     static func environmentName(_ key: String) -> String {

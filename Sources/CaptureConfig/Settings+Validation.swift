@@ -40,7 +40,8 @@ extension Settings {
                     "psp.swedbankpay.requests_per_second", default: 20, range: 1...10_000),
                 payeeReference: try choice(
                     "psp.swedbankpay.payee_reference", default: "alphanumeric",
-                    among: ["alphanumeric", "digits"]))
+                    among: ["alphanumeric", "digits"]),
+                paymentOrderVersion: try choice("psp.swedbankpay.payment_order_version", default: .v3_1))
         }
         // A capture can land after the client timed out: "did not land" is never concluded before
         // the slowest PSP call could have ended.
@@ -119,6 +120,14 @@ extension Settings {
             throw error(key, "must be one of \(allowed.joined(separator: ", ")), got \"\(raw)\"")
         }
         return raw
+    }
+
+    /// One of an enumeration's cases, by its raw value.
+    func choice<Choice: CaseIterable & RawRepresentable>(_ key: String, default fallback: Choice)
+        throws(ConfigurationError) -> Choice where Choice.RawValue == String
+    {
+        let raw = try choice(key, default: fallback.rawValue, among: Choice.allCases.map(\.rawValue))
+        return Choice(rawValue: raw) ?? fallback
     }
 
     func url(_ key: String, default fallback: String) throws(ConfigurationError) -> String {

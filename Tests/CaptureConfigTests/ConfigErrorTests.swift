@@ -66,6 +66,15 @@ struct ConfigErrorTests {
         Case(
             yaml: "psp: { swedbankpay: { api_url: https://x.example } }\n", key: "psp.swedbankpay.token_file",
             problem: "required"),
+        Case(
+            yaml: "psp: { swedbankpay: { token_file: t, payment_order_version: 3.2 } }\n",
+            key: "psp.swedbankpay.payment_order_version", problem: "must be one of 3.0, 3.1, got \"3.2\""),
+        Case(
+            yaml: "psp: { swedbankpay: { token_file: t, payment_order_version: 3 } }\n",
+            key: "psp.swedbankpay.payment_order_version", problem: "must be one of 3.0, 3.1"),
+        Case(
+            yaml: "psp: { swedbankpay: { token_file: t, payment_order_version: v3.1 } }\n",
+            key: "psp.swedbankpay.payment_order_version", problem: "must be one of 3.0, 3.1"),
         Case(yaml: "log: { level: verbose }\n", key: "log.level", problem: "must be one of"),
         Case(yaml: "log: { format: xml }\n", key: "log.format", problem: "logfmt, json"),
         Case(yaml: "log: info\n", key: "log", problem: "must be a mapping"),
