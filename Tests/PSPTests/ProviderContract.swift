@@ -166,6 +166,61 @@ struct ProviderContractTests {
         }
     }
 
+    @Test(
+        "Swedbank Pay payment orders (simulator) pass the provider contract",
+        arguments: SwedbankPayConfiguration.PaymentOrderVersion.allCases)
+    func swedbankPaymentOrderSimulator(_ version: SwedbankPayConfiguration.PaymentOrderVersion) async throws {
+        try await withOrderClient(version) { po in
+            try await ProviderContract.run(
+                ContractEnvironment(
+                    name: "swedbankpay-paymentorders-\(version)-simulator",
+                    provider: po.client,
+                    currency: "SEK",
+                    vatPerCent: 20,
+                    makePayment: { amount in await po.order(amount: amount, vat: amount / 5) },
+                    missingPayment: PaymentLocator(
+                        payment: "/psp/paymentorders/00000000-0000-0000-0000-000000000000")
+                )
+            )
+        }
+    }
+
+    /// Set `CAPTURED_SANDBOX_SWEDBANKPAY_API_URL`, `..._TOKEN` and `..._PAYMENT_ORDERS` (comma-separated
+    /// id paths `/psp/paymentorders/<id>` of fresh authorized orders of 5000, 10000 and 1000 minor
+    /// units, SEK, no VAT; `..._PAYMENT_ORDER_VERSION` 3.0 or 3.1, default 3.1) to run the contract
+    /// against payment orders in Swedbank Pay's external-integration environment.
+    @Test(
+        "Swedbank Pay sandbox payment orders pass the provider contract",
+        .enabled(
+            if: SandboxEnvironment.swedbankPayOrders != nil,
+            "CAPTURED_SANDBOX_SWEDBANKPAY_API_URL/_TOKEN/_PAYMENT_ORDERS not set: sandbox contract skipped"
+        )
+    )
+    func swedbankPaymentOrderSandbox() async throws {
+        let sandbox = try #require(SandboxEnvironment.swedbankPayOrders)
+        let version = SandboxEnvironment.value("SWEDBANKPAY_PAYMENT_ORDER_VERSION").flatMap {
+            SwedbankPayConfiguration.PaymentOrderVersion(rawValue: $0)
+        }
+        let client = SwedbankPayClient(
+            configuration: .init(
+                apiURL: sandbox.apiURL, token: sandbox.secret, paymentOrderVersion: version ?? .v31),
+            logger: .init(label: "sandbox")
+        )
+        let payments = PaymentQueue(sandbox.payments)
+        try await ProviderContract.run(
+            ContractEnvironment(
+                name: "swedbankpay-paymentorders-sandbox",
+                provider: client,
+                currency: "SEK",
+                vatPerCent: 0,
+                makePayment: { _ in try await payments.next() },
+                missingPayment: PaymentLocator(
+                    payment: "/psp/paymentorders/00000000-0000-0000-0000-000000000000")
+            )
+        )
+        try await client.shutdown()
+    }
+
     /// Set `CAPTURED_SANDBOX_SWEDBANKPAY_API_URL`, `..._TOKEN` and `..._PAYMENTS` (comma-separated
     /// id paths of fresh authorized payments of 5000, 10000 and 1000 minor units, SEK) to run the
     /// contract against Swedbank Pay's external-integration environment.
@@ -254,6 +309,15 @@ struct SandboxEnvironment: Sendable {
         return .init(
             apiURL: api, secret: token, currency: "SEK",
             payments: payments.split(separator: ",").map(String.init))
+    }()
+
+    static let swedbankPayOrders: SandboxEnvironment? = {
+        guard let api = value("SWEDBANKPAY_API_URL"), let token = value("SWEDBANKPAY_TOKEN"),
+            let orders = value("SWEDBANKPAY_PAYMENT_ORDERS")
+        else { return nil }
+        return .init(
+            apiURL: api, secret: token, currency: "SEK",
+            payments: orders.split(separator: ",").map(String.init))
     }()
 
     static let bambora: SandboxEnvironment? = {
