@@ -64,14 +64,14 @@ public struct CaptureConfiguration: Sendable {
         public var payeeReference: String
         /// The payment order API version sent with every payment order request
         /// (`psp.swedbankpay.payment_order_version`).
-        public var paymentOrderVersion: PaymentOrderVersion = .v3_1
+        public var paymentOrderVersion: PaymentOrderVersion = .v31
     }
 
     /// Swedbank Pay's payment order (Digital Payments) API versions that capture: chosen by the
     /// `version=` parameter of the requests' `Content-Type`/`Accept` only.
     public enum PaymentOrderVersion: String, CaseIterable, Sendable, Hashable, CustomStringConvertible {
-        case v3_0 = "3.0"
-        case v3_1 = "3.1"
+        case v30 = "3.0"
+        case v31 = "3.1"
 
         public var description: String { rawValue }
     }

@@ -41,7 +41,7 @@ extension Settings {
                 payeeReference: try choice(
                     "psp.swedbankpay.payee_reference", default: "alphanumeric",
                     among: ["alphanumeric", "digits"]),
-                paymentOrderVersion: try choice("psp.swedbankpay.payment_order_version", default: .v3_1))
+                paymentOrderVersion: try choice("psp.swedbankpay.payment_order_version", default: .v31))
         }
         // A capture can land after the client timed out: "did not land" is never concluded before
         // the slowest PSP call could have ended.

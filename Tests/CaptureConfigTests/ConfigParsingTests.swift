@@ -104,16 +104,16 @@ struct ConfigParsingTests {
         #expect(swedbankPay.apiURL == "https://api.payex.com")
         #expect(swedbankPay.budget.maxAutomaticAttempts == 3)
         #expect(swedbankPay.payeeReference == "alphanumeric")
-        #expect(swedbankPay.paymentOrderVersion == .v3_1)
+        #expect(swedbankPay.paymentOrderVersion == .v31)
         #expect(configuration.bambora == nil)
     }
 
     @Test(
         "payment_order_version is 3.1 or 3.0, quoted or not, from the file or the environment",
         arguments: [
-            ("payment_order_version: \"3.0\"", [:], CaptureConfiguration.PaymentOrderVersion.v3_0),
-            ("payment_order_version: 3.0", [:], .v3_0), ("payment_order_version: '3.1'", [:], .v3_1),
-            ("payment_order_version: 3.1", ["CAPTURED_PSP_SWEDBANKPAY_PAYMENT_ORDER_VERSION": "3.0"], .v3_0),
+            ("payment_order_version: \"3.0\"", [:], CaptureConfiguration.PaymentOrderVersion.v30),
+            ("payment_order_version: 3.0", [:], .v30), ("payment_order_version: '3.1'", [:], .v31),
+            ("payment_order_version: 3.1", ["CAPTURED_PSP_SWEDBANKPAY_PAYMENT_ORDER_VERSION": "3.0"], .v30),
         ] as [(String, [String: String], CaptureConfiguration.PaymentOrderVersion)])
     func paymentOrderVersion(
         line: String, environment: [String: String], version: CaptureConfiguration.PaymentOrderVersion
