@@ -19,6 +19,17 @@ public struct PaymentOrderOptions: Codable, Sendable, Hashable {
         self.status = status
         self.remainingWhenCaptured = remainingWhenCaptured
     }
+
+    private enum CodingKeys: String, CodingKey { case status, remainingWhenCaptured }
+
+    /// Either key may be left out (`{}` is an authorized order).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.status = try container.decodeIfPresent(String.self, forKey: .status) ?? "Paid"
+        self.remainingWhenCaptured =
+            try container.decodeIfPresent(RemainingWhenCaptured.self, forKey: .remainingWhenCaptured)
+            ?? .absent
+    }
 }
 
 /// The Digital Payments version a request names in `Content-Type` or `Accept`

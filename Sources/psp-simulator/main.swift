@@ -28,6 +28,12 @@ struct PSPSimulatorCommand: AsyncParsableCommand {
               initialized      delayMilliseconds (3000), resolvesTo ("Completed" | "Failed")
                                                Swedbank Pay: answered Initialized, resolved later
                                                (Bambora: 409).
+            Swedbank Pay payment orders (POST /_sim/payments {"psp": "swedbankpay", "amount", "currency", \
+            "vatAmount", "paymentOrder": {"status": "Paid", "remainingWhenCaptured": "absent" | "zero"}}, \
+            or a "payment" of /psp/paymentorders/<id>): GET /psp/paymentorders/<id>, POST .../captures, \
+            GET .../financialtransactions and .../postpurchasefailedattempts (or failedpostpurchaseattempts); \
+            every request must name version 3.0 or 3.1 (Content-Type or Accept: \
+            application/json;version=3.1), else 400. The same faults and lock as card payments.
             Like the real PSPs: Bambora's capture operations carry no reference (comment: null); \
             Swedbank Pay counts every answer to a capture POST but a success (429, 409 and 5xx \
             included) toward its lock of five consecutive failures.
