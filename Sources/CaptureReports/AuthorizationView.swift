@@ -25,6 +25,10 @@ public struct AuthorizationView {
     var id: String
     var psp: String
     var payment: String
+    /// Whether `payment` is a Swedbank Pay payment order.
+    var paymentOrder: Bool
+    /// How many order items the shop gave; nil when none.
+    var orderItems: Int?
     var merchant: String?
     var state: String
     var stateReason: String?
@@ -53,6 +57,12 @@ public struct AuthorizationView {
         id = a.id
         psp = a.psp.rawValue
         payment = a.draft.payment
+        paymentOrder = a.draft.isPaymentOrder
+        orderItems = a.draft.orderItems.flatMap { text in
+            guard case .array(let items)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            else { return nil }
+            return items.count
+        }
         merchant = a.draft.merchant
         state = a.state.rawValue
         stateReason = a.stateReason
@@ -94,6 +104,7 @@ public struct AuthorizationView {
         func int(_ value: Int64?) -> JSONValue { value.map(JSONValue.integer) ?? .null }
         return .object([
             "id": .string(id), "psp": .string(psp), "payment": .string(payment), "merchant": text(merchant),
+            "payment_order": .bool(paymentOrder), "order_items": int(orderItems.map(Int64.init)),
             "state": .string(state), "state_reason": text(stateReason), "amount": .integer(amount),
             "captured_amount": .integer(capturedAmount), "remaining_amount": .integer(remainingAmount),
             "vat_amount": int(vatAmount), "currency": .string(currency),
@@ -130,7 +141,10 @@ public struct AuthorizationView {
         func money(_ minor: Int64) -> String { Money(minorUnits: minor, currency: currencyValue).description }
         var lines = [
             "\(id)  \(state.uppercased())\(stateReason.map { " — \($0)" } ?? "")",
-            "  psp          \(psp)  payment \(payment)\(merchant.map { "  merchant \($0)" } ?? "")",
+            "  psp          \(psp)  payment \(payment)\(merchant.map { "  merchant \($0)" } ?? "")"
+                + (paymentOrder
+                    ? "  (payment order, \(orderItems.map { "\($0) order item\($0 == 1 ? "" : "s")" } ?? "no order items"))"
+                    : ""),
             "  amount       \(money(amount))  captured \(money(capturedAmount))  remaining \(money(remainingAmount))"
                 + (vatAmount.map { "  vat \(money($0))" } ?? ""),
             "  authorized   \(authorizedAt)  (\(scheme), \(initiator)-initiated)",

@@ -242,7 +242,21 @@ struct Add: ParsableCommand {
     var capture: String?
     @Option(help: "Sent to Swedbank Pay with the capture, at most 40 characters.") var description: String?
     @Option(help: "Bambora merchant number, when it differs from the configured one.") var merchant: String?
+    @Option(
+        help: ArgumentHelp(
+            "Swedbank Pay payment order only: its orderItems, as a JSON array (the import record's order_items).",
+            valueName: "json-array"))
+    var orderItems: String?
+    @Option(
+        help: ArgumentHelp("As --order-items, read from a file (- for standard input).", valueName: "file"))
+    var orderItemsFile: String?
     @OptionGroup var options: ConfigOption
+
+    func validate() throws {
+        if orderItems != nil, orderItemsFile != nil {
+            throw ValidationError("give --order-items or --order-items-file, not both")
+        }
+    }
 
     func run() throws {
         try reporting {
@@ -259,6 +273,14 @@ struct Add: ParsableCommand {
                 ("description", description), ("merchant", merchant),
             ] {
                 if let value { record[key] = .string(value) }
+            }
+            if let text = try orderItemsText() {
+                switch ImportLine.fieldValue(json: text, field: "order_items") {
+                case .success(let value): record["order_items"] = value
+                case .failure(let invalid):
+                    for problem in invalid.problems { printError("capturectl: \(problem)") }
+                    throw ExitCode.failure
+                }
             }
             let draft: AuthorizationDraft
             switch AuthorizationDraft.validate(record) {
@@ -284,6 +306,21 @@ struct Add: ParsableCommand {
                 break
             }
         }
+    }
+
+    /// The order items' JSON text, from `--order-items` or `--order-items-file`.
+    func orderItemsText() throws -> String? {
+        guard let path = orderItemsFile else { return orderItems }
+        let data: Data?
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            data = FileManager.default.contents(atPath: path)
+        }
+        guard let data, let text = String(data: data, encoding: .utf8) else {
+            throw Failure("--order-items-file: cannot read \(path)", exitCode: .failure)
+        }
+        return text
     }
 
     /// A flag's text as the JSON value an import line would carry.

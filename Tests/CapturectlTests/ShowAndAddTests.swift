@@ -56,7 +56,7 @@ struct ShowAndAddTests {
             ("--amount", "12.50", "amount"), ("--amount", "abc", "amount"), ("--amount", "0", "amount"),
             ("--currency", "eur", "currency"), ("--psp", "paypal", "psp"),
             ("--authorized-at", "2026-13-01T00:00:00Z", "authorized_at"),
-            ("--vat-amount", "20000", "vat_amount"), ("--payment", "/psp/paymentorders/1", "payment"),
+            ("--vat-amount", "20000", "vat_amount"), ("--payment", "/psp/paymentorders/1 2", "payment"),
             ("--capture", "later", "capture"),
             ("--description", String(repeating: "x", count: 41), "description"),
             ("--expires-at", "2000-01-01T00:00:00Z", "expires_at"), ("--initiator", "robot", "initiator"),
