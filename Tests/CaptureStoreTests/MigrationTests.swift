@@ -83,15 +83,7 @@ struct MigrationTests {
                 event: "registered", authorizationID: "OLD-1", detail: entryDetail))
         do {
             // Built as an older captured would have left it: its SQL, and GRDB's record of it.
-            let queue = try DatabaseQueue(path: directory.databasePath)
-            try queue.write { db in
-                try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
-                for file in files.prefix(appliedCount) {
-                    try db.execute(sql: file.sql)
-                    try db.execute(
-                        sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)",
-                        arguments: [file.identifier])
-                }
+            try writeOlderDatabase(at: directory.databasePath, migrations: appliedCount) { db in
                 try db.execute(
                     sql: """
                         INSERT INTO authorization (id, psp, payment, amount, currency, authorized_at, scheme, initiator,
@@ -122,7 +114,6 @@ struct MigrationTests {
                         """,
                     arguments: [registeredAt.millisecondsSinceEpoch, entryDetail, entryHash])
             }
-            try queue.close()
         }
 
         // `.existing` refuses it: migrations are pending, and nothing is applied.

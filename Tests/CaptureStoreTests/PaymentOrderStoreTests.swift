@@ -160,33 +160,22 @@ struct PaymentOrderStoreTests {
                 previousHash: AuditEntry.genesisHash, seq: 1, at: at, actor: "capturectl",
                 event: "registered",
                 authorizationID: nil, detail: detail))
-        do {
-            let queue = try DatabaseQueue(path: directory.databasePath)
-            try queue.write { db in
-                try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
-                for file in files.prefix(before) {
-                    try db.execute(sql: file.sql)
-                    try db.execute(
-                        sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)",
-                        arguments: [file.identifier])
-                }
-                for row in rows {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO authorization (id, psp, payment, merchant, amount, currency, vat_amount,
-                                authorized_at, requested_expires_at, scheme, initiator, capture_policy, description,
-                                expires_at, expiry_rule, deadline, capture_at, registered_at, state, state_changed_at,
-                                batch_audit_seq)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, 1)
-                            """, arguments: StatementArguments(row + [at.millisecondsSinceEpoch]))
-                }
+        try writeOlderDatabase(at: directory.databasePath, migrations: before) { db in
+            for row in rows {
                 try db.execute(
                     sql: """
-                        INSERT INTO audit_log (seq, at, actor, event, authorization_id, detail, hash)
-                        VALUES (1, ?, 'capturectl', 'registered', NULL, ?, ?)
-                        """, arguments: [at.millisecondsSinceEpoch, detail, hash])
+                        INSERT INTO authorization (id, psp, payment, merchant, amount, currency, vat_amount,
+                            authorized_at, requested_expires_at, scheme, initiator, capture_policy, description,
+                            expires_at, expiry_rule, deadline, capture_at, registered_at, state, state_changed_at,
+                            batch_audit_seq)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, 1)
+                        """, arguments: StatementArguments(row + [at.millisecondsSinceEpoch]))
             }
-            try queue.close()
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_log (seq, at, actor, event, authorization_id, detail, hash)
+                    VALUES (1, ?, 'capturectl', 'registered', NULL, ?, ?)
+                    """, arguments: [at.millisecondsSinceEpoch, detail, hash])
         }
         let database = try CaptureDatabase(path: directory.databasePath, mode: .migrate)
         #expect(try Migrations.applied(in: database) == Migrations.identifiers)

@@ -103,6 +103,24 @@ func draft(
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
+/// Writes a database as an older captured would have left it: the first `count` migrations' SQL and
+/// GRDB's record of them, then whatever `body` adds.
+func writeOlderDatabase(
+    at path: String, migrations count: Int, _ body: (Database) throws -> Void
+) throws {
+    let queue = try DatabaseQueue(path: path)
+    try queue.write { db in
+        try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+        for file in try migrationFiles().prefix(count) {
+            try db.execute(sql: file.sql)
+            try db.execute(
+                sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [file.identifier])
+        }
+        try body(db)
+    }
+    try queue.close()
+}
+
 /// The migration files in the package's migrations/ folder, in order: (identifier, SQL).
 func migrationFiles() throws -> [(identifier: String, sql: String)] {
     let folder = packageRoot.appendingPathComponent("migrations")
