@@ -99,19 +99,10 @@ public final class SwedbankPayClient: PaymentProvider {
 
     /// The capture when the read before it failed: nothing was POSTed, so not applied, for sure.
     static func outcome(ofFailedRead error: PSPError) -> CaptureOutcome {
-        if error == .notFound {
+        if error == .notFound || error == .unauthorized {
             return .refused(
                 CaptureRefusal(
-                    cause: .notFound,
-                    errorType: error.errorType,
-                    httpStatus: error.httpStatus,
-                    countsTowardLock: false
-                )
-            )
-        } else if error == .unauthorized {
-            return .refused(
-                CaptureRefusal(
-                    cause: .unauthorized,
+                    cause: error == .notFound ? .notFound : .unauthorized,
                     errorType: error.errorType,
                     httpStatus: error.httpStatus,
                     countsTowardLock: false

@@ -13,11 +13,29 @@ struct AnyCodingKey: CodingKey, Hashable {
 
 extension KeyedDecodingContainer where Key == AnyCodingKey {
     /// The first key present whose lowercased name is one of `names` (lowercase).
-    func key(_ names: String...) -> AnyCodingKey? {
+    func key(_ names: String...) -> AnyCodingKey? { self.key(in: names) }
+
+    private func key(in names: [String]) -> AnyCodingKey? {
         for name in names {
             if let key = self.allKeys.first(where: { $0.stringValue.lowercased() == name }) { return key }
         }
         return nil
+    }
+
+    /// The first of `names` (lowercase) present, or a `keyNotFound` naming `expected`.
+    func requiredKey(_ expected: String, _ names: String...) throws -> AnyCodingKey {
+        guard let key = self.key(in: names.isEmpty ? [expected.lowercased()] : names) else {
+            throw DecodingError.keyNotFound(
+                AnyCodingKey(stringValue: expected),
+                .init(codingPath: self.codingPath, debugDescription: "no \(expected)"))
+        }
+        return key
+    }
+
+    /// The transactions listed under `key`'s first list of `lists` present (none: empty).
+    func transactions(_ key: AnyCodingKey, lists: [String]) -> [SwedbankTransaction] {
+        let resource: (id: String?, list: [SwedbankTransaction]?) = self.resource(key, lists: lists)
+        return resource.list ?? []
     }
 
     /// `{"id": ..., <list>: [...]}` under `key`, the list under the first of `lists` present.
@@ -71,12 +89,7 @@ struct SwedbankPaymentOrderDocument: Decodable, Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: AnyCodingKey.self)
-            guard let idKey = container.key("id") else {
-                throw DecodingError.keyNotFound(
-                    AnyCodingKey(stringValue: "id"),
-                    .init(codingPath: decoder.codingPath, debugDescription: "a payment order without an id"))
-            }
-            self.id = try container.decode(String.self, forKey: idKey)
+            self.id = try container.decode(String.self, forKey: try container.requiredKey("id"))
             func string(_ name: String) -> String? {
                 container.key(name.lowercased()).flatMap { container.lenientString($0) }
             }
@@ -91,8 +104,7 @@ struct SwedbankPaymentOrderDocument: Decodable, Sendable {
             self.remainingCancellationAmount = int("remainingCancellationAmount")
             self.remainingReversalAmount = int("remainingReversalAmount")
             let transactions: (id: String?, list: [SwedbankTransaction]?) = container.resource(
-                container.key("financialtransactions"),
-                lists: ["financialtransactionslist", "financialtransactionlist"])
+                container.key("financialtransactions"), lists: SwedbankFinancialTransactionsDocument.lists)
             self.financialTransactionsID = transactions.id
             self.financialTransactions = transactions.list
             let failed: (id: String?, list: [SwedbankTransaction]?) = container.resource(
@@ -103,12 +115,7 @@ struct SwedbankPaymentOrderDocument: Decodable, Sendable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
-        guard let orderKey = container.key("paymentorder") else {
-            throw DecodingError.keyNotFound(
-                AnyCodingKey(stringValue: "paymentOrder"),
-                .init(codingPath: decoder.codingPath, debugDescription: "not a payment order"))
-        }
-        self.order = try container.decode(Order.self, forKey: orderKey)
+        self.order = try container.decode(Order.self, forKey: try container.requiredKey("paymentOrder"))
         self.operations =
             try container.key("operations").flatMap {
                 try container.decodeIfPresent([SwedbankPaymentDocument.Operation].self, forKey: $0)
@@ -179,15 +186,11 @@ struct SwedbankFinancialTransactionsDocument: Decodable, Sendable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
-        guard let key = container.key("financialtransactions") else {
-            throw DecodingError.keyNotFound(
-                AnyCodingKey(stringValue: "financialTransactions"),
-                .init(codingPath: decoder.codingPath, debugDescription: "no financialTransactions"))
-        }
-        let resource: (id: String?, list: [SwedbankTransaction]?) = container.resource(
-            key, lists: ["financialtransactionslist", "financialtransactionlist"])
-        self.transactions = resource.list ?? []
+        self.transactions = container.transactions(
+            try container.requiredKey("financialTransactions"), lists: Self.lists)
     }
+
+    static let lists = ["financialtransactionslist", "financialtransactionlist"]
 
     /// The `Capture` transactions. A financial transaction is booked: without a `state` it is
     /// `Completed`.
@@ -209,18 +212,14 @@ struct SwedbankFailedAttemptsDocument: Decodable, Sendable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
-        guard let key = container.key("postpurchasefailedattempts", "failedpostpurchaseattempts") else {
-            throw DecodingError.keyNotFound(
-                AnyCodingKey(stringValue: "postPurchaseFailedAttempts"),
-                .init(codingPath: decoder.codingPath, debugDescription: "no postPurchaseFailedAttempts"))
-        }
-        let resource: (id: String?, list: [SwedbankTransaction]?) = container.resource(
+        let key = try container.requiredKey(
+            "postPurchaseFailedAttempts", "postpurchasefailedattempts", "failedpostpurchaseattempts")
+        self.attempts = container.transactions(
             key,
             lists: [
                 "postpurchasefailedattemptlist", "failedpostpurchaseattemptlist",
                 "postpurchasefailedattemptslist", "failedattemptlist",
             ])
-        self.attempts = resource.list ?? []
     }
 
     /// The failed `Capture` attempts (an entry without a `type` is taken for one), as `Failed`

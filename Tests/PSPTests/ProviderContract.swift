@@ -197,25 +197,32 @@ struct ProviderContractTests {
         )
     )
     func swedbankPaymentOrderSandbox() async throws {
-        let sandbox = try #require(SandboxEnvironment.swedbankPayOrders)
         let version = SandboxEnvironment.value("SWEDBANKPAY_PAYMENT_ORDER_VERSION").flatMap {
             SwedbankPayConfiguration.PaymentOrderVersion(rawValue: $0)
         }
+        try await Self.swedbankSandbox(
+            try #require(SandboxEnvironment.swedbankPayOrders), name: "swedbankpay-paymentorders-sandbox",
+            version: version ?? .v31, missing: "/psp/paymentorders/00000000-0000-0000-0000-000000000000")
+    }
+
+    static func swedbankSandbox(
+        _ sandbox: SandboxEnvironment, name: String,
+        version: SwedbankPayConfiguration.PaymentOrderVersion = .v31,
+        missing: String
+    ) async throws {
         let client = SwedbankPayClient(
-            configuration: .init(
-                apiURL: sandbox.apiURL, token: sandbox.secret, paymentOrderVersion: version ?? .v31),
+            configuration: .init(apiURL: sandbox.apiURL, token: sandbox.secret, paymentOrderVersion: version),
             logger: .init(label: "sandbox")
         )
         let payments = PaymentQueue(sandbox.payments)
         try await ProviderContract.run(
             ContractEnvironment(
-                name: "swedbankpay-paymentorders-sandbox",
+                name: name,
                 provider: client,
                 currency: "SEK",
                 vatPerCent: 0,
                 makePayment: { _ in try await payments.next() },
-                missingPayment: PaymentLocator(
-                    payment: "/psp/paymentorders/00000000-0000-0000-0000-000000000000")
+                missingPayment: PaymentLocator(payment: missing)
             )
         )
         try await client.shutdown()
@@ -232,24 +239,9 @@ struct ProviderContractTests {
         )
     )
     func swedbankSandbox() async throws {
-        let sandbox = try #require(SandboxEnvironment.swedbankPay)
-        let client = SwedbankPayClient(
-            configuration: .init(apiURL: sandbox.apiURL, token: sandbox.secret),
-            logger: .init(label: "sandbox")
-        )
-        let payments = PaymentQueue(sandbox.payments)
-        try await ProviderContract.run(
-            ContractEnvironment(
-                name: "swedbankpay-sandbox",
-                provider: client,
-                currency: "SEK",
-                vatPerCent: 0,
-                makePayment: { _ in try await payments.next() },
-                missingPayment: PaymentLocator(
-                    payment: "/psp/creditcard/payments/00000000-0000-0000-0000-000000000000")
-            )
-        )
-        try await client.shutdown()
+        try await Self.swedbankSandbox(
+            try #require(SandboxEnvironment.swedbankPay), name: "swedbankpay-sandbox",
+            missing: "/psp/creditcard/payments/00000000-0000-0000-0000-000000000000")
     }
 
     /// Set `CAPTURED_SANDBOX_BAMBORA_API_URL`, `_AUTH_URL`, `_MERCHANT`, `_CLIENT_ID`,
