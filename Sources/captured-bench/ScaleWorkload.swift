@@ -1,4 +1,7 @@
+import CaptureCore
+import CaptureDaemon
 import Foundation
+import GRDB
 import PSPSimulator
 
 /// Issue 11's scale workload: N open authorizations (1,000,000 and 5,000,000; half Bambora, half
@@ -75,17 +78,29 @@ struct ScaleWorkload {
         notify.drain()
         Thread.sleep(forTimeInterval: 5)  // the first passes of every service, the first page of reads
         let cpuBefore = try daemon.cpuTime()
-        let readsBefore = simulator.state.requests.get
+        let requestsBefore = simulator.state.requests.get
+        let wallBefore = SystemWallClock().now()
         let windowStart = ContinuousClock.now
         Thread.sleep(forTimeInterval: Double(sizes.idleSeconds))
         let cpuAfter = try daemon.cpuTime()
-        let reads = simulator.state.requests.get - readsBefore
+        let requests = simulator.state.requests.get - requestsBefore
         let window = ContinuousClock.now - windowStart
+        let wallAfter = SystemWallClock().now()
         let rss = try daemon.memory("VmRSS")
         let peak = try daemon.memory("VmHWM")
+        // Authorizations read in the window, as the daemon stored them (`last_read_at`, when the
+        // answer came): a page's reads are stored when the page ends, up to 5 s later.
+        Thread.sleep(forTimeInterval: 6)
+        let reads = try DatabaseQueue(path: database).read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM authorization WHERE last_read_at >= ? AND last_read_at < ?",
+                arguments: [wallBefore.millisecondsSinceEpoch, wallAfter.millisecondsSinceEpoch]) ?? 0
+        }
         let share = (cpuAfter - cpuBefore).seconds / window.seconds * 100
         let perSecond = Double(reads) / window.seconds
         let needed = Double(count) / maxAge.seconds
+        // The pace: a tenth more than needed (to catch up after urgent reads), at least one a second.
+        let pace = max(1, needed * 1.1)
         let n = thousands(count)
         report.add(
             "scale",
@@ -94,12 +109,11 @@ struct ScaleWorkload {
         report.add(
             "scale", "\(n) open: daemon RSS \(megabytes(rss)) (peak \(megabytes(peak)))", bar: "< 100 MB",
             passed: rss < 100 * 1_048_576)
-        // The daemon reads a tenth faster than max_age needs, to catch up after urgent reads; a
-        // window of whole pages may show a little more or less.
         report.add(
             "scale",
-            "\(n) open: \(format(perSecond, 1)) PSP reads/s; max_age 24h needs \(format(needed, 1))/s (nothing due)",
-            bar: "≥ 0.95× and ≤ 1.25× of it", passed: perSecond >= needed * 0.95 && perSecond <= needed * 1.25
-        )
+            "\(n) open: \(format(perSecond, 1)) authorizations read/s (\(format(Double(requests) / window.seconds, 1)) PSP GETs/s: "
+                + "a Swedbank Pay card payment's read is two); max_age 24h needs \(format(needed, 1))/s, nothing due",
+            bar: "≥ 0.95 × needed, ≤ 1.15 × max(1, 1.1 × needed)",
+            passed: perSecond >= needed * 0.95 && perSecond <= pace * 1.15)
     }
 }

@@ -8,8 +8,8 @@ import Logging
 import PSP
 import PSPSimulator
 
-/// Issue 11's storm: both PSPs answer every request 429 with `Retry-After: 2` for 30 s while many
-/// authorizations are due. The capture POSTs each PSP receives during the storm are bounded by the
+/// Issue 11's storm: both PSPs answer 429 with `Retry-After: 2` for 30 s while many authorizations
+/// are due — every request (an overload), or every capture POST while reads are answered. The capture POSTs each PSP receives during the storm are bounded by the
 /// capture slots (those already out when the first answer came) plus one probe per pause, 1.2 × 15,
 /// however many are due; afterwards every one is captured exactly once.
 struct StormWorkload {
@@ -20,10 +20,21 @@ struct StormWorkload {
     let storm = Duration.seconds(30)
     let retryAfter = 2
 
+    enum Variant: String, CaseIterable {
+        /// Every request to the PSP (token, reads, captures) is answered 429.
+        case everything = "every request"
+        /// Every capture POST is answered 429; reads are answered normally.
+        case captures = "capture POSTs only"
+    }
+
     func run() async throws {
+        for variant in Variant.allCases { try await run(variant) }
+    }
+
+    private func run(_ variant: Variant) async throws {
         let due = sizes.stormDue
         say(
-            "\n== 429 storm: \(storm.components.seconds) s, Retry-After \(retryAfter), \(thousands(due)) due per PSP =="
+            "\n== 429 storm on \(variant.rawValue): \(storm.components.seconds) s, Retry-After \(retryAfter), \(thousands(due)) due per PSP =="
         )
         let logger = Logger(label: "captured-bench")
         try await PSPSimulator.withRunning(configuration: .init(latency: .milliseconds(20))) { simulator in
@@ -66,9 +77,27 @@ struct StormWorkload {
                 drafts, rules: configuration.registrationRules, actor: Actor(name: "bench"),
                 now: SystemWallClock().now())
             let fault = SimulatedFault.rateLimited(retryAfterSeconds: retryAfter)
-            await simulator.state.overload(psp: .bambora, fault: fault, for: storm)
-            await simulator.state.overload(psp: .swedbankpay, fault: fault, for: storm)
+            let payments = drafts.map {
+                ($0.psp == .bambora ? SimulatedPSP.bambora : .swedbankpay, $0.payment)
+            }
+            switch variant {
+            case .everything:
+                await simulator.state.overload(psp: .bambora, fault: fault, for: storm)
+                await simulator.state.overload(psp: .swedbankpay, fault: fault, for: storm)
+            case .captures:
+                for (psp, payment) in payments {
+                    _ = await simulator.state.injectFaults(psp: psp, payment: payment, standing: fault)
+                }
+            }
             let stormStarted = ContinuousClock.now
+            let stormEnds: Task<Void, any Error>? =
+                variant == .captures
+                ? Task { [storm] in
+                    try await Task.sleep(until: stormStarted + storm)
+                    for (psp, payment) in payments {
+                        _ = await simulator.state.injectFaults(psp: psp, payment: payment, clear: true)
+                    }
+                } : nil
 
             let providers = PaymentProviders.make(
                 configuration: configuration, secrets: secrets, logger: logger)
@@ -101,6 +130,7 @@ struct StormWorkload {
                 }
                 throw BenchError("no result")
             }
+            try await stormEnds?.value
             let ledger = await simulator.state.ledger()
             let pauses = Int(storm.components.seconds) / retryAfter
             let bound = slots + Int((1.2 * Double(pauses)).rounded(.up))
@@ -109,7 +139,7 @@ struct StormWorkload {
                 let refused = entries.filter { !$0.applied && $0.httpStatus == 429 }.count
                 report.add(
                     "storm",
-                    "\(psp.rawValue): \(refused) capture POSTs answered 429 during the \(storm.components.seconds) s storm, \(thousands(due)) due",
+                    "\(variant.rawValue), \(psp.rawValue): \(refused) capture POSTs answered 429 during the \(storm.components.seconds) s storm, \(thousands(due)) due",
                     bar: "≤ \(slots) + 1.2 × \(pauses) = \(bound)", passed: refused <= bound)
             }
             let applied = Dictionary(grouping: ledger.entries.filter(\.applied), by: \.payment)
@@ -117,7 +147,7 @@ struct StormWorkload {
             let locked = ledger.payments.filter(\.locked).count
             report.add(
                 "storm",
-                "all \(thousands(drafts.count)) captured \(format(elapsed.seconds, 1)) s after the storm began: each exactly once, \(locked) locked",
+                "\(variant.rawValue): all \(thousands(drafts.count)) captured \(format(elapsed.seconds, 1)) s after the storm began: each exactly once, \(locked) locked",
                 bar: "exactly once, none locked", passed: once && locked == 0)
         }
     }
