@@ -31,6 +31,12 @@ public struct PaymentProviders: Sendable {
         Set(budgets.filter { $0.value.isPaused }.keys)
     }
 
+    /// PSPs a capture would wait for now: paused, or sending captures one at a time after a pause a
+    /// capture began (the scheduler starts none for them).
+    var capturesHeldPSPs: Set<PaymentServiceProvider> {
+        Set(budgets.filter { $0.value.holdsCaptures }.keys)
+    }
+
     /// Clients for every configured PSP, with the secrets read at start-up. `registerSecret` learns
     /// every secret obtained later (Bambora's access tokens), for the log's redaction.
     public static func make(

@@ -110,6 +110,11 @@ struct Reconciler: Service {
 
     /// Reads until nothing is left to read now, or for an interval: urgent ones first, re-checked
     /// after every page.
+    ///
+    /// Reads start at the page's pace, not one after another's answer: a PSP answering in 200 ms
+    /// would otherwise cap the reconciler at 5 reads a second, whatever `max_age` needs. At most
+    /// ``maxReadsInFlight`` are out at once; a page is finished (and its reads stored) before the
+    /// next is chosen, so that no authorization is read twice.
     func pass() async throws -> PassSummary {
         var summary = PassSummary()
         var psps = Set(providers.providers.keys)
@@ -118,8 +123,9 @@ struct Reconciler: Service {
         var unchanged: [(id: String, at: Instant)] = []
         let open = try await database.offloaded { try $0.reconciledCount() }
         let backgroundRate = backgroundRate(open: open)
+        warnIfBehind(open: open)
         // A background page lasts about 5 s at most: urgent work waits no longer than that.
-        let backgroundLimit = min(Self.pageSize, max(1, Int(backgroundRate * 5)))
+        let backgroundLimit = min(Self.backgroundPageSize, max(1, Int(backgroundRate * 5)))
         // A pass ends after an interval at most (a backlog of background reads goes on in the next
         // one), so that its summary is logged and the pace follows the open count.
         let started = clock.now()
@@ -134,35 +140,74 @@ struct Reconciler: Service {
             let gap =
                 next.priority == .due
                 ? Duration.seconds(1) / max(requestsPerSecond, 1) : Duration.seconds(1 / backgroundRate)
-            for authorization in next.reads {
-                if Task.shouldStop { break }
-                guard psps.contains(authorization.psp), let provider = providers.providers[authorization.psp]
-                else { continue }
-                summary.checked += 1
-                if next.priority == .due { summary.urgent += 1 }
-                switch try await reconcile(authorization, with: provider, priority: next.priority) {
-                case .unchanged(let at):
-                    unchanged.append((authorization.id, at))
-                    failuresInARow[authorization.psp] = 0
-                case .adopted:
-                    summary.findings += 1
-                    failuresInARow[authorization.psp] = 0
-                case .superseded:
-                    failuresInARow[authorization.psp] = 0
-                case .failed:
-                    summary.failed += 1
-                    skipped.insert(authorization.id)
-                    failuresInARow[authorization.psp, default: 0] += 1
-                    if failuresInARow[authorization.psp, default: 0] >= Self.failuresBeforeGivingUp {
-                        psps.remove(authorization.psp)
+            try await withThrowingTaskGroup(of: (Authorization, ReadResult).self) { group in
+                func collect(_ authorization: Authorization, _ result: ReadResult) {
+                    switch result {
+                    case .unchanged(let at):
+                        unchanged.append((authorization.id, at))
+                        failuresInARow[authorization.psp] = 0
+                    case .adopted:
+                        summary.findings += 1
+                        failuresInARow[authorization.psp] = 0
+                    case .superseded:
+                        failuresInARow[authorization.psp] = 0
+                    case .failed:
+                        summary.failed += 1
+                        skipped.insert(authorization.id)
+                        failuresInARow[authorization.psp, default: 0] += 1
+                        if failuresInARow[authorization.psp, default: 0] >= Self.failuresBeforeGivingUp {
+                            psps.remove(authorization.psp)
+                        }
                     }
                 }
-                await pace(gap)
+                var inFlight = 0
+                for authorization in next.reads {
+                    if Task.shouldStop { break }
+                    guard psps.contains(authorization.psp),
+                        let provider = providers.providers[authorization.psp]
+                    else { continue }
+                    if inFlight >= Self.maxReadsInFlight, let (done, result) = try await group.next() {
+                        inFlight -= 1
+                        collect(done, result)
+                    }
+                    summary.checked += 1
+                    if next.priority == .due { summary.urgent += 1 }
+                    let priority = next.priority
+                    group.addTask {
+                        (
+                            authorization,
+                            try await reconcile(authorization, with: provider, priority: priority)
+                        )
+                    }
+                    inFlight += 1
+                    await pace(gap)
+                }
+                while let (done, result) = try await group.next() { collect(done, result) }
             }
             try await record(&unchanged)
         }
         try await record(&unchanged)
         return summary
+    }
+
+    /// Reads out at once, at most: enough for the pace at a PSP that answers slowly.
+    static let maxReadsInFlight = 16
+    /// Background reads one query returns, at most (about 5 s of reads at the pace).
+    static let backgroundPageSize = 500
+
+    /// Warns (at most once per interval, as a pass lasts) when reading every open authorization
+    /// once per `max_age` needs more than the reconciler may read: the lag then grows, and status
+    /// shows it.
+    func warnIfBehind(open: Int) {
+        let seconds = max(Double(maxAge.components.seconds), 1)
+        let needed = Double(open) / seconds
+        guard needed > Double(max(requestsPerSecond, 1)) else { return }
+        logger.warning(
+            "reconciliation cannot read every open authorization within max_age",
+            metadata: [
+                "open": "\(open)", "needed_per_second": "\(Int(needed.rounded(.up)))",
+                "reconcile_requests_per_second": "\(requestsPerSecond)",
+            ])
     }
 
     /// Stores the reads that changed nothing, in one transaction.

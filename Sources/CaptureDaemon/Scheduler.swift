@@ -68,7 +68,7 @@ struct Scheduler: Service {
                 let now = clock.now()
                 progress.passed(at: now)
                 let free = min(maxConcurrent - calling, 2 * maxConcurrent - inFlight.count)
-                let paused = executor.providers.pausedPSPs
+                let paused = executor.providers.capturesHeldPSPs
                 if free > 0 {
                     // Ask for enough rows to fill the free slots even when some are already running.
                     let limit = free + inFlight.count

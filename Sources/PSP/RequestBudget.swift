@@ -39,6 +39,11 @@ public struct PSPRequestContext: Sendable, Hashable {
 /// for its answer: a PSP that is still overloaded sees one request per pause, not one per waiting
 /// authorization. A pause lasts until a request sent after it began is answered with anything but
 /// 429 or 503; `onPause` is told once, when it begins.
+///
+/// A PSP may refuse captures while it answers reads. So when a capture POST met the 429 or 503,
+/// reads answered normally end the pause for reads only: captures then go one at a time (each a
+/// probe) until one is answered normally, and a refused one pauses everything again — the PSP sees
+/// one capture POST per pause however many captures wait and however many reads it answers.
 public final class RequestBudget: Sendable {
     public let psp: PSPName
     public let requestsPerSecond: Int
@@ -68,14 +73,9 @@ public final class RequestBudget: Sendable {
         let sentAt: ContinuousClock.Instant
         let isProbe: Bool
         let kind: Kind
-        /// Sent for a capture: a read a capture makes first (a payment's state before its POST).
-        let forCapture: Bool
+        /// A capture POST sent alone while captures are held after a pause a capture began.
+        let isCaptureProbe: Bool
     }
-
-    /// Read probes that may succeed before a pause a capture POST began ends without a capture
-    /// probe (when no capture comes to probe it). A read a capture makes before its POST does not
-    /// count: the POST that follows is the probe that matters.
-    static let readProbesToEndCapturePause = 3
 
     private struct State {
         var tokens: Double
@@ -85,10 +85,10 @@ public final class RequestBudget: Sendable {
         var pausedUntil: ContinuousClock.Instant?
         /// Since when the PSP has been paused (until a later request is answered normally).
         var pauseStartedAt: ContinuousClock.Instant?
-        /// A pause a capture POST began ends with a capture answered normally: a PSP may limit
-        /// captures while it still answers reads.
-        var pausedByCapture = false
-        var readProbesAnswered = 0
+        /// A capture POST met the pause: captures go one at a time until a capture is answered
+        /// normally (a PSP may limit captures while it still answers reads).
+        var capturesHeld = false
+        var captureProbeInFlight = false
         var backoff: Duration = .seconds(1)
         var needsProbe = false
         var probeInFlight = false
@@ -162,6 +162,8 @@ public final class RequestBudget: Sendable {
                 state.needsProbe = true
             }
             if state.probeInFlight { return .wait(.milliseconds(20)) }
+            let holdsCapture = kind == .capture && state.capturesHeld
+            if holdsCapture && state.captureProbeInFlight { return .wait(.milliseconds(20)) }
             let perToken = Duration.seconds(1) / self.requestsPerSecond
             if state.waiting[0..<priority].contains(where: { $0 > 0 }) { return .wait(perToken) }
             guard state.tokens >= 1 else {
@@ -174,10 +176,11 @@ public final class RequestBudget: Sendable {
                 state.needsProbe = false
                 state.probeInFlight = true
             }
+            if holdsCapture { state.captureProbeInFlight = true }
             return .go(
                 Ticket(
                     sentAt: now, isProbe: isProbe, kind: kind,
-                    forCapture: priority == PSPRequestContext.Priority.capture.rawValue))
+                    isCaptureProbe: holdsCapture))
         }
     }
 
@@ -186,28 +189,24 @@ public final class RequestBudget: Sendable {
         let now = self.clock.now
         let pause: Pause? = self.state.withLock { state in
             if ticket.isProbe { state.probeInFlight = false }
+            if ticket.isCaptureProbe { state.captureProbeInFlight = false }
             guard status == 429 || status == 503 else {
-                // Only an answer to a request sent since the pause began ends it — and a pause a
-                // capture began, only a capture's (or a few reads' when no capture comes).
+                // Only an answer to a request sent since the pause began ends it. A read's ends it
+                // for reads (they went one at a time, as probes, until now); while captures are
+                // held, only a capture's ends it for them, and so the pause.
                 guard let started = state.pauseStartedAt, ticket.sentAt >= started else { return nil }
-                if state.pausedByCapture && ticket.kind == .read {
-                    if !ticket.forCapture { state.readProbesAnswered += 1 }
-                    if ticket.forCapture || state.readProbesAnswered < Self.readProbesToEndCapturePause {
-                        if ticket.isProbe { state.needsProbe = true }
-                        return nil
-                    }
-                }
+                if ticket.kind == .capture { state.capturesHeld = false }
+                guard !state.capturesHeld else { return nil }
                 state.pauseStartedAt = nil
-                state.pausedByCapture = false
-                state.readProbesAnswered = 0
                 state.backoff = .seconds(1)
                 return nil
             }
-            if ticket.kind == .capture { state.pausedByCapture = true }
-            state.readProbesAnswered = 0
+            if ticket.kind == .capture { state.capturesHeld = true }
             // Without Retry-After: 1 s, doubled each time a probe finds the PSP still overloaded
             // (not for every answer to requests that were already out when the pause began).
-            if retryAfter == nil && ticket.isProbe { state.backoff = min(state.backoff * 2, .seconds(60)) }
+            if retryAfter == nil && (ticket.isProbe || ticket.isCaptureProbe) {
+                state.backoff = min(state.backoff * 2, .seconds(60))
+            }
             let wait = retryAfter ?? state.backoff
             let until = now + wait
             if state.pausedUntil.map({ until > $0 }) ?? true { state.pausedUntil = until }
@@ -223,10 +222,12 @@ public final class RequestBudget: Sendable {
 
     /// No answer came (not sent, timed out, connection lost): a probe may go again.
     public func unanswered(_ ticket: Ticket) {
-        guard ticket.isProbe else { return }
         self.state.withLock {
-            $0.probeInFlight = false
-            $0.needsProbe = true
+            if ticket.isProbe {
+                $0.probeInFlight = false
+                $0.needsProbe = true
+            }
+            if ticket.isCaptureProbe { $0.captureProbeInFlight = false }
         }
     }
 
@@ -235,10 +236,20 @@ public final class RequestBudget: Sendable {
         self.state.withLock { $0.waiting[priority.rawValue] }
     }
 
-    /// Whether requests to the PSP are paused now (the scheduler starts no capture then).
+    /// Whether requests to the PSP are paused now (the reconciler does not read it then).
     public var isPaused: Bool {
         let now = self.clock.now
         return self.state.withLock { state in state.pausedUntil.map { now < $0 } ?? false }
+    }
+
+    /// Whether a capture would wait now: the PSP is paused, or a capture probe is out while
+    /// captures are held (the scheduler starts no capture then).
+    public var holdsCaptures: Bool {
+        let now = self.clock.now
+        return self.state.withLock { state in
+            (state.pausedUntil.map { now < $0 } ?? false)
+                || (state.capturesHeld && state.captureProbeInFlight)
+        }
     }
 
     public var snapshot: Snapshot {

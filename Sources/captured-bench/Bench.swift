@@ -3,7 +3,7 @@ import CaptureDaemon
 import Foundation
 import Logging
 
-/// `captured-bench [--quick] [--keep] [--work-dir DIR] [--only NAMES]`: every workload of issue 6
+/// `captured-bench [--quick] [--keep] [--work-dir DIR] [--only NAMES]`: every workload of issues 6 and 11
 /// against its baseline in the same run; prints each figure with its bar, then a Markdown table.
 /// Exit 0 when every bar is met, 1 otherwise.
 @main
@@ -21,17 +21,25 @@ struct Bench {
         var latencySequentialCaptures: Int
         var idleSeconds: Int
         var schedulerPasses: Int
+        /// Open authorizations of the scale workload, one run each.
+        var scale: [Int]
+        /// Due authorizations per PSP in the 429 storm.
+        var stormDue: Int
+        /// (PSP latency in ms, captures) of the slow-PSP throughput runs.
+        var slowPSPCaptures: [(Int, Int)]
 
         static let full = Sizes(
             imported: 1_000_000, importSmall: 100_000, schedulerSmall: 10_000, inFlight: 1_000,
             daemonCaptures: 4_000, bareCaptures: 4_000, sequentialCaptures: 1_000, latencyCaptures: 2_000,
             latencySequentialCaptures: 200,
-            idleSeconds: 30, schedulerPasses: 200)
+            idleSeconds: 30, schedulerPasses: 200,
+            scale: [1_000_000, 5_000_000], stormDue: 1_000, slowPSPCaptures: [(50, 3_200), (200, 1_200)])
         static let quick = Sizes(
             imported: 50_000, importSmall: 10_000, schedulerSmall: 1_000, inFlight: 100,
             daemonCaptures: 600, bareCaptures: 600, sequentialCaptures: 200, latencyCaptures: 400,
             latencySequentialCaptures: 50,
-            idleSeconds: 5, schedulerPasses: 50)
+            idleSeconds: 5, schedulerPasses: 50,
+            scale: [50_000], stormDue: 200, slowPSPCaptures: [(50, 400), (200, 200)])
     }
 
     static func main() async {
@@ -50,7 +58,7 @@ struct Bench {
         if flag("--help") || flag("-h") {
             print(
                 """
-                usage: captured-bench [--quick] [--keep] [--work-dir DIR] [--only import,scheduler,status,idle,recovery,throughput]
+                usage: captured-bench [--quick] [--keep] [--work-dir DIR] [--only import,scheduler,status,idle,recovery,throughput,slow,storm,scale]
                 Run after `swift build -c release`: it starts .build/release/capturectl and captured.
                 """)
             return
@@ -112,6 +120,15 @@ struct Bench {
             }
             if wanted("throughput") {
                 try await ThroughputWorkload(workspace: workspace, sizes: sizes, report: report).run()
+            }
+            if wanted("slow") {
+                try await ThroughputWorkload(workspace: workspace, sizes: sizes, report: report).runSlowPSPs()
+            }
+            if wanted("storm") {
+                try await StormWorkload(workspace: workspace, sizes: sizes, report: report).run()
+            }
+            if wanted("scale") {
+                try await ScaleWorkload(workspace: workspace, sizes: sizes, report: report).run()
             }
             say("\nfinished in \(format((ContinuousClock.now - started).seconds, 0)) s\n")
             print(report.table)

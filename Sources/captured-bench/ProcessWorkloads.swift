@@ -11,7 +11,12 @@ struct SchedulerWorkload {
     let report: Report
 
     func run(large: String) throws {
-        say("\n== scheduler pass: \(thousands(sizes.imported)) vs \(thousands(sizes.schedulerSmall)) open ==")
+        try compare(large, count: sizes.imported, workload: "scheduler")
+    }
+
+    /// One pass on `large` (`count` open) against one on a fresh database of `schedulerSmall`.
+    func compare(_ large: String, count: Int, workload: String) throws {
+        say("\n== scheduler pass: \(thousands(count)) vs \(thousands(sizes.schedulerSmall)) open ==")
         let small = "\(workspace.directory)/scheduler-small.sqlite"
         let file = "\(workspace.directory)/import-\(sizes.schedulerSmall).jsonl"
         try workspace.writeImportFile(file, count: sizes.schedulerSmall)
@@ -24,12 +29,12 @@ struct SchedulerWorkload {
         let costSmall = try passCost(small)
         workspace.remove(small)
         report.add(
-            "scheduler",
-            "pass with \(thousands(sizes.imported)) open: \(format(costLarge * 1e6, 1)) µs; with \(thousands(sizes.schedulerSmall)): \(format(costSmall * 1e6, 1)) µs (median of \(sizes.schedulerPasses))"
+            workload,
+            "scheduler pass with \(thousands(count)) open: \(format(costLarge * 1e6, 1)) µs; with \(thousands(sizes.schedulerSmall)): \(format(costSmall * 1e6, 1)) µs (median of \(sizes.schedulerPasses))"
         )
         report.add(
-            "scheduler",
-            "pass cost ratio \(thousands(sizes.imported)) / \(thousands(sizes.schedulerSmall)) = ×\(format(costLarge / costSmall, 2))",
+            workload,
+            "scheduler pass cost ratio \(thousands(count)) / \(thousands(sizes.schedulerSmall)) = ×\(format(costLarge / costSmall, 2))",
             bar: "≤ ×2", passed: costLarge / costSmall <= 2)
     }
 
@@ -57,7 +62,11 @@ struct StatusWorkload {
     let report: Report
 
     func run(large: String) throws {
-        say("\n== status: \(thousands(sizes.imported)) authorizations ==")
+        try run(large: large, count: sizes.imported, workload: "status")
+    }
+
+    func run(large: String, count: Int, workload: String) throws {
+        say("\n== status: \(thousands(count)) authorizations ==")
         let config = try workspace.config("status", database: large)
         func medianWall(_ arguments: [String]) throws -> Double {
             _ = try runToEnd(workspace.capturectl, arguments)  // warm the page cache
@@ -73,12 +82,13 @@ struct StatusWorkload {
         }
         let status = try medianWall(["status", "--json", "--config", config])
         let version = try medianWall(["--version"])
+        let n = thousands(count)
         report.add(
-            "status", "capturectl status --json: \(format(status)) ms (median of 5)", bar: "< 100 ms",
+            workload, "\(n): capturectl status --json: \(format(status)) ms (median of 5)", bar: "< 100 ms",
             passed: status < 100)
-        report.add("status", "capturectl --version: \(format(version)) ms (median of 5)")
+        report.add(workload, "capturectl --version: \(format(version)) ms (median of 5)")
         report.add(
-            "status", "status / --version = ×\(format(status / version, 2))", bar: "≤ ×3",
+            workload, "\(n): status / --version = ×\(format(status / version, 2))", bar: "≤ ×3",
             passed: status / version <= 3)
     }
 }

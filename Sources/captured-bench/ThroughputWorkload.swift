@@ -92,6 +92,26 @@ struct ThroughputWorkload {
                 + "sequential loop \(format(slowSequential.requestsPerCapture, 2))")
     }
 
+    /// Issue 11: the daemon alone with the PSP answering in 50 ms and in 200 ms, held to 90% of
+    /// `max_concurrent_captures / (latency × the requests a capture takes)`.
+    func runSlowPSPs() async throws {
+        let logger = Logger(label: "captured-bench")
+        for (milliseconds, count) in sizes.slowPSPCaptures {
+            let latency = Duration.milliseconds(milliseconds)
+            say("\n== capture throughput, PSP answering in \(milliseconds) ms ==")
+            let rate = try await PSPSimulator.withRunning(configuration: .init(latency: latency)) {
+                simulator in
+                try await measureDaemon(simulator, count: count, name: "slow\(milliseconds)", logger: logger)
+            }
+            let requests = max(1, rate.requestsPerCapture)
+            let ideal = Double(concurrency) / (latency.seconds * requests)
+            report.add(
+                "throughput",
+                "daemon, \(milliseconds) ms PSP latency: \(format(rate.perSecond, 1)) captures/s (\(thousands(count)) captures) = \(format(rate.perSecond / ideal * 100, 0))% of \(concurrency) / (\(format(requests, 2)) × \(format(latency.seconds, 2)) s) = \(format(ideal, 1))/s",
+                bar: "≥ 90%", passed: rate.perSecond >= 0.9 * ideal)
+        }
+    }
+
     private func configuration(_ simulator: RunningPSPSimulator, database: String) throws -> (
         CaptureConfiguration, PSPSecrets
     ) {

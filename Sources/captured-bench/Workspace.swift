@@ -1,6 +1,7 @@
 import CaptureCore
 import Foundation
 import GRDB
+import PSPSimulator
 
 /// The scratch directory, the built binaries, and the inputs the workloads share.
 struct Workspace {
@@ -17,6 +18,57 @@ struct Workspace {
         try "database: \(database)\nlog: { level: warning }\n\(extra)".write(
             toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    /// The `psp:` section for both PSPs against `simulator` (their secret files written beside it),
+    /// each with `requestsPerSecond` as its budget.
+    func pspSection(
+        _ simulator: RunningPSPSimulator, requestsPerSecond: Int, timeout: String = "10s"
+    ) throws -> String {
+        let secret = "\(directory)/bambora-client-secret"
+        let token = "\(directory)/swedbankpay-token"
+        try simulator.configuration.bamboraClientSecret.write(
+            toFile: secret, atomically: true, encoding: .utf8)
+        try simulator.configuration.swedbankPayToken.write(toFile: token, atomically: true, encoding: .utf8)
+        return """
+            psp:
+              bambora:
+                api_url: "\(simulator.baseURL)"
+                auth_url: "\(simulator.baseURL)"
+                merchant: "T0000001"
+                client_id: "\(simulator.configuration.bamboraClientID)"
+                client_secret_file: \(secret)
+                timeout: \(timeout)
+                requests_per_second: \(requestsPerSecond)
+              swedbankpay:
+                api_url: "\(simulator.baseURL)"
+                token_file: \(token)
+                timeout: \(timeout)
+                requests_per_second: \(requestsPerSecond)
+
+            """
+    }
+
+    /// The payments `writeImportFile(_:count:)` names, created in the simulator as authorized and
+    /// not captured: what a PSP answers when the daemon reads them.
+    func seedPayments(_ simulator: RunningPSPSimulator, count: Int) async {
+        for index in 0..<count {
+            let amount = Int64(1000 + index % 90_000)
+            if index % 2 == 0 {
+                _ = await simulator.state.createPayment(
+                    psp: .bambora, payment: "T" + String(format: "%09d", index), amount: amount,
+                    currency: "EUR")
+            } else {
+                _ = await simulator.state.createPayment(
+                    psp: .swedbankpay, payment: Self.swedbankPayPayment(index), amount: amount,
+                    currency: "SEK",
+                    vatAmount: amount / 5)
+            }
+        }
+    }
+
+    static func swedbankPayPayment(_ index: Int) -> String {
+        "/psp/creditcard/payments/5adc265f-f87f-4313-577e-\(String(format: "%012d", index))"
     }
 
     func remove(_ path: String) {
@@ -48,7 +100,7 @@ struct Workspace {
                     #"{"id":"order-\#(id)","psp":"bambora","payment":"T\#(id)","amount":\#(amount),"currency":"EUR","authorized_at":"\#(authorized)","scheme":"visa"}"#
             } else {
                 buffer +=
-                    #"{"id":"order-\#(id)","psp":"swedbankpay","payment":"/psp/creditcard/payments/5adc265f-f87f-4313-577e-\#(String(format: "%012d", index))","amount":\#(amount),"vat_amount":\#(amount / 5),"currency":"SEK","authorized_at":"\#(authorized)","scheme":"mastercard","initiator":"customer"}"#
+                    #"{"id":"order-\#(id)","psp":"swedbankpay","payment":"\#(Self.swedbankPayPayment(index))","amount":\#(amount),"vat_amount":\#(amount / 5),"currency":"SEK","authorized_at":"\#(authorized)","scheme":"mastercard","initiator":"customer"}"#
             }
             buffer += "\n"
             if buffer.utf8.count > (1 << 20) - 512 {

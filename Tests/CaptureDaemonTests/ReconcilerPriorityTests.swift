@@ -20,16 +20,26 @@ final class ReadRecordingProvider: PaymentProvider {
     private let continuation:
         AsyncStream<(payment: String, priority: PSPRequestContext.Priority?)>.Continuation
     let count = Atomic<Int>(0)
+    /// How long each read takes to be answered.
+    let latency: Duration
+    /// Reads out now, and the most that were out at once.
+    let inFlight = Mutex<(now: Int, most: Int)>((0, 0))
 
-    init(missing: Set<String> = [], failing: Set<String> = []) {
+    init(missing: Set<String> = [], failing: Set<String> = [], latency: Duration = .zero) {
         self.missing = missing
         self.failing = failing
+        self.latency = latency
         (reads, continuation) = AsyncStream.makeStream()
     }
 
     func payment(_ locator: PaymentLocator) async throws(PSPError) -> PaymentSnapshot {
         count.add(1, ordering: .relaxed)
         continuation.yield((locator.payment, PSPRequestContext.current?.priority))
+        if latency > .zero {
+            inFlight.withLock { $0 = ($0.now + 1, max($0.most, $0.now + 1)) }
+            try? await Task.sleep(for: latency)
+            inFlight.withLock { $0.now -= 1 }
+        }
         if missing.contains(locator.payment) { throw .notFound }
         if failing.contains(locator.payment) { throw .unreachable }
         return PaymentSnapshot(
@@ -110,7 +120,10 @@ struct ReconcilerPriorityTests {
 
         #expect(reads.first?.payment == "ref-DUE")
         #expect(reads.first?.priority == .due)
-        #expect(reads.dropFirst().map(\.payment) == ["ref-BG-00000", "ref-BG-00001"])
+        // Then the oldest: the first page of background reads (at one a second, five), whose reads
+        // overlap, so they may be answered in any order.
+        let oldest = Set((0..<5).map { String(format: "ref-BG-%05d", $0) })
+        #expect(reads.dropFirst().allSatisfy { oldest.contains($0.payment) })
         #expect(reads.dropFirst().allSatisfy { $0.priority == .background })
         // Due reads at up to reconcile.requests_per_second; 20,001 open over 24 h need one a second.
         let paced = gaps.withLock { $0 }
@@ -171,6 +184,24 @@ struct ReconcilerPriorityTests {
         #expect(reconciler(database, provider, requestsPerSecond: 10).backgroundRate(open: 1_000_000) == 10)
         #expect(budget.backgroundRate(open: 100) == 1)
         #expect(budget.backgroundRate(open: 0) == 1)
+    }
+
+    @Test("reads start at the pace, not after the previous answer: a slow PSP does not slow the sweep")
+    func slowPSPConcurrentReads() async throws {
+        let (database, directory) = try database()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try register(database, try (0..<40).map { try draft(String(format: "S-%02d", $0)) }, at: now)
+        let provider = ReadRecordingProvider(latency: .milliseconds(300))
+        // 40 open to read within 5 s: 8.8 a second, pages of 44 (5 s of reads).
+        var sweep = reconciler(database, provider)
+        sweep.maxAge = .seconds(5)
+        let summary = try await sweep.pass()
+        #expect(summary.checked == 40)
+        #expect(provider.count.load(ordering: .relaxed) == 40, "each read once")
+        let most = provider.inFlight.withLock { $0.most }
+        #expect(most == Reconciler.maxReadsInFlight, "reads overlap up to the limit, no more: \(most)")
+        // Every read is stored: the next pass has nothing left to read.
+        #expect(try await sweep.pass().checked == 0)
     }
 
     @Test("the deadline watch warns about the manual one behind 10,001 that will be captured in time")

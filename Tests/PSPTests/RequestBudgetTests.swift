@@ -122,44 +122,57 @@ struct RequestBudgetTests {
     }
 
     @Test(
-        "a pause a capture POST began outlasts the reads captures make first; three other reads end it"
+        "after a pause a capture POST began, reads answered normally flow again, but captures go one at a time until one is answered"
     )
-    func capturePauseOutlastsCaptureReads() async throws {
+    func capturesHeldWhileReadsFlow() async throws {
         let pauses = Shared(0)
-        let budget = RequestBudget(psp: .swedbankPay, requestsPerSecond: 50) { _ in pauses.with { $0 += 1 } }
+        let budget = RequestBudget(psp: .swedbankPay, requestsPerSecond: 100) { _ in pauses.with { $0 += 1 } }
         let asCapture = PSPRequestContext(priority: .capture)
-        let post = try await PSPRequestContext.$current.withValue(asCapture) {
-            try await budget.acquire(.capture)
+        func capture() async throws -> RequestBudget.Ticket {
+            try await PSPRequestContext.$current.withValue(asCapture) { try await budget.acquire(.capture) }
         }
-        budget.answered(post, status: 429, retryAfter: .milliseconds(50))
-        // Captures waiting out the pause each read the payment first; the PSP answers reads.
-        for _ in 1...5 {
-            let read = try await PSPRequestContext.$current.withValue(asCapture) {
+        func read(_ priority: PSPRequestContext.Priority) async throws -> RequestBudget.Ticket {
+            try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: priority)) {
                 try await budget.acquire(.read)
             }
-            #expect(read.isProbe, "each read of a capture goes alone, as a probe")
-            budget.answered(read, status: 200, retryAfter: nil)
         }
-        // The capture POST that follows is still the probe, and still refused: the same pause.
-        let probe = try await PSPRequestContext.$current.withValue(asCapture) {
-            try await budget.acquire(.capture)
-        }
+        budget.answered(try await capture(), status: 429, retryAfter: .milliseconds(50))
+        #expect(budget.holdsCaptures)
+        // After the pause the first read is the probe; answered, reads flow (reconciliation, and the
+        // reads captures make before their POST).
+        let probe = try await read(.capture)
         #expect(probe.isProbe)
-        budget.answered(probe, status: 429, retryAfter: .milliseconds(50))
-        #expect(pauses.with { $0 } == 1, "one pause, however many reads the captures made")
-        // No capture comes: three reads of reconciliation answered normally end the pause.
-        let background = PSPRequestContext(priority: .background)
-        for number in 1...3 {
-            let read = try await PSPRequestContext.$current.withValue(background) {
-                try await budget.acquire(.read)
-            }
-            #expect(read.isProbe, "read \(number) is a probe")
-            budget.answered(read, status: 200, retryAfter: nil)
+        budget.answered(probe, status: 200, retryAfter: nil)
+        for _ in 1...5 {
+            let next = try await read(.background)
+            #expect(!next.isProbe, "reads are no longer sent one at a time")
+            budget.answered(next, status: 200, retryAfter: nil)
         }
-        let free = try await PSPRequestContext.$current.withValue(background) {
-            try await budget.acquire(.read)
+        // Captures are still held: one goes, alone, while the others wait for its answer.
+        let first = try await capture()
+        #expect(first.isCaptureProbe)
+        #expect(budget.holdsCaptures, "the scheduler starts nothing while the capture probe is out")
+        let sent = Shared(false)
+        let second = Task {
+            let ticket = try await capture()
+            sent.with { $0 = true }
+            return ticket
         }
-        #expect(!free.isProbe, "the pause ended")
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(!sent.with { $0 }, "no second capture POST beside the probe")
+        // Refused again: the same pause (no new alert), everything waits again.
+        budget.answered(first, status: 429, retryAfter: .milliseconds(50))
+        #expect(pauses.with { $0 } == 1, "one pause, however many reads were answered in it")
+        #expect(budget.isPaused)
+        let next = try await second.value
+        #expect(next.isProbe && next.isCaptureProbe, "after the pause the waiting capture probes alone")
+        budget.answered(next, status: 201, retryAfter: nil)
+        #expect(!budget.holdsCaptures)
+        let free = try await capture()
+        #expect(!free.isProbe && !free.isCaptureProbe, "a capture answered normally ends the pause")
+        budget.answered(free, status: 201, retryAfter: nil)
+        budget.answered(try await capture(), status: 429, retryAfter: .milliseconds(10))
+        #expect(pauses.with { $0 } == 2, "a 429 after the pause ended is a new pause")
     }
 
     @Test("a cancelled wait throws instead of sending")
