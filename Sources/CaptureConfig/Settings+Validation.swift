@@ -66,7 +66,7 @@ extension Settings {
             scheduler: scheduler,
             reconcileInterval: try duration("reconcile.interval", default: "15m", minimum: .seconds(1)),
             reconcileRequestsPerSecond: try integer(
-                "reconcile.requests_per_second", default: 100, range: 1...10_000),
+                "reconcile.requests_per_second", default: 10, range: 1...1000),
             settleAfter: settleAfter,
             reconcileMaxAge: try duration("reconcile.max_age", default: "24h", minimum: .seconds(1)),
             warnBefore: try duration("alerts.warn_before", default: "48h"),

@@ -3,6 +3,7 @@ import CaptureStore
 import Logging
 import PSP
 import ServiceLifecycle
+import Synchronization
 
 /// Compares open authorizations with what their PSP says, and adopts the PSP's truth: captured
 /// elsewhere, cancelled, expired, amounts that differ. Unknown outcomes are the executor's; the
@@ -12,13 +13,14 @@ import ServiceLifecycle
 /// 2. every other open authorization not read within `reconcile.max_age`, never read first, then
 ///    oldest read first.
 ///
-/// Reads are paced: the first kind at `requestsPerSecond` at most; the second at what reading every
-/// open authorization once per `max_age` takes (1,000,000 open over 24 h: about 12 a second), never
-/// more than `requestsPerSecond`. Each read is stored (`last_read_at`), so that when nothing is due
-/// the daemon stays quiet, and no query loads or scans every open authorization.
+/// Reads are paced: the first kind at `requestsPerSecond` (`reconcile.requests_per_second`) at most;
+/// the second at what reading every open authorization once per `max_age` takes (1,000,000 open over
+/// 24 h: about 12 a second), never more than the PSPs' budgets together. Each read is stored
+/// (`last_read_at`), so that when nothing is due the daemon stays quiet, and no query loads or scans
+/// every open authorization.
 struct Reconciler: Service {
     let database: CaptureDatabase
-    let providers: PaymentProviders
+    var providers: PaymentProviders
     let clock: any WallClock
     let interval: Duration
     let requestsPerSecond: Int
@@ -31,9 +33,7 @@ struct Reconciler: Service {
     /// `alerts.warn_before`: an authorization whose deadline is this near is read every interval.
     var warnBefore: Duration = .seconds(48 * 3600)
     /// Waits between two reads (tests replace it).
-    var pace: @Sendable (Duration) async -> Void = { gap in
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: gap) }
-    }
+    var pace: @Sendable (Duration) async -> Void = { [pacer = Pacer()] gap in await pacer.wait(gap) }
 
     /// How many authorizations one query of a pass returns, at most.
     static let pageSize = 50
@@ -102,10 +102,17 @@ struct Reconciler: Service {
 
     /// Background reads per second for `open` authorizations: all of them once per `max_age` (with
     /// a tenth more, to catch up after urgent reads took the time), at least one a second (a few
-    /// open ones are read at once, then left alone), never more than `requestsPerSecond`.
+    /// open ones are read at once, then left alone), never more than the PSPs' budgets together
+    /// (each PSP's budget, captures first, still holds its own share).
     func backgroundRate(open: Int) -> Double {
         let seconds = max(Double(maxAge.components.seconds), 1)
-        return min(Double(max(requestsPerSecond, 1)), max(1, Double(open) * 1.1 / seconds))
+        return min(backgroundCap, max(1, Double(open) * 1.1 / seconds))
+    }
+
+    /// The PSPs' `requests_per_second` together (no budget: unbounded).
+    var backgroundCap: Double {
+        let budgets = providers.budgets.filter { providers.providers[$0.key] != nil }.values
+        return budgets.isEmpty ? .infinity : Double(budgets.reduce(0) { $0 + $1.requestsPerSecond })
     }
 
     /// Reads until nothing is left to read now, or for an interval: urgent ones first, re-checked
@@ -196,17 +203,17 @@ struct Reconciler: Service {
     static let backgroundPageSize = 500
 
     /// Warns (at most once per interval, as a pass lasts) when reading every open authorization
-    /// once per `max_age` needs more than the reconciler may read: the lag then grows, and status
+    /// once per `max_age` needs more than the PSPs' budgets allow: the lag then grows, and status
     /// shows it.
     func warnIfBehind(open: Int) {
         let seconds = max(Double(maxAge.components.seconds), 1)
         let needed = Double(open) / seconds
-        guard needed > Double(max(requestsPerSecond, 1)) else { return }
+        guard needed > backgroundCap else { return }
         logger.warning(
             "reconciliation cannot read every open authorization within max_age",
             metadata: [
                 "open": "\(open)", "needed_per_second": "\(Int(needed.rounded(.up)))",
-                "reconcile_requests_per_second": "\(requestsPerSecond)",
+                "psp_requests_per_second": "\(Int(backgroundCap))",
             ])
     }
 
@@ -307,5 +314,23 @@ struct Reconciler: Service {
             return Mutation(consequence, updateAttempt: attempt)
         }
         return current.reconcile(with: snapshot.view, now: now).map { Mutation($0) }
+    }
+}
+
+/// Starts reads a gap apart on a running schedule: each wait ends at the previous deadline plus the
+/// gap, so that a sleep's overshoot (a few milliseconds each, against gaps of 15 ms at 5,000,000
+/// open) is made up instead of slowing the pace by a fifth. Time with nothing to read (between
+/// pages) is not made up: at most one gap of debt is kept.
+final class Pacer: Sendable {
+    private let next = Mutex<ContinuousClock.Instant?>(nil)
+
+    func wait(_ gap: Duration) async {
+        let now = ContinuousClock.now
+        let deadline = next.withLock { next -> ContinuousClock.Instant in
+            let deadline = (next.map { max($0, now - gap) } ?? now) + gap
+            next = deadline
+            return deadline
+        }
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(until: deadline, clock: .continuous) }
     }
 }

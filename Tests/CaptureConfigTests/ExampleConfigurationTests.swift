@@ -16,7 +16,7 @@ struct ExampleConfigurationTests {
         #expect(configuration.database == "/var/lib/captured/captured.sqlite")
         #expect(configuration.scheduler.pollInterval == .seconds(2))
         #expect(configuration.scheduler.safetyMargin == .seconds(86_400))
-        #expect(configuration.reconcileRequestsPerSecond == 100)
+        #expect(configuration.reconcileRequestsPerSecond == 10)
         #expect(configuration.settleAfter == .seconds(300))
         #expect(configuration.alertRepeatInterval == .seconds(3600))
         #expect(configuration.bambora?.budget.maxAutomaticAttempts == 3)
