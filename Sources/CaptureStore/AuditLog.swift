@@ -292,19 +292,23 @@ extension CaptureDatabase {
     /// The audit trail of one authorization, oldest first: its own entries and, when it came in an
     /// import batch, the batch's entry.
     public func auditTrail(for id: String) throws(StoreError) -> [AuditEntry] {
-        try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log
-                        WHERE authorization_id = ?
-                    UNION ALL
-                    SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log
-                        WHERE seq = (SELECT batch_audit_seq FROM authorization WHERE id = ?)
-                    ORDER BY seq
-                    """,
-                arguments: [id, id]
-            ).map(AuditLog.entry)
-        }
+        try read { db in try AuditLog.trail(db, of: id) }
+    }
+}
+
+extension AuditLog {
+    static func trail(_ db: Database, of id: String) throws -> [AuditEntry] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log
+                    WHERE authorization_id = ?
+                UNION ALL
+                SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log
+                    WHERE seq = (SELECT batch_audit_seq FROM authorization WHERE id = ?)
+                ORDER BY seq
+                """,
+            arguments: [id, id]
+        ).map(AuditLog.entry)
     }
 }

@@ -4,12 +4,31 @@ import GRDB
 /// The mapping between `Authorization` and its row, written out: the domain type stays free of
 /// database concerns, and the columns are visible in one place.
 enum AuthorizationRow {
-    static let columns = """
-        id, psp, payment, merchant, amount, currency, vat_amount, authorized_at, requested_expires_at, scheme,
-        initiator, capture_policy, description, expires_at, expiry_rule, deadline, capture_at, state, state_reason,
-        state_changed_at, captured_amount, requested_amount, consecutive_failures, granted_attempts,
-        next_action_at, registered_at, order_items
-        """
+    /// The columns every query that decodes an authorization selects first, in this order: the
+    /// decoder reads them by position (a lookup by name lowercases the name each time, which showed
+    /// as the larger half of a background read's cost).
+    enum Column: Int32, CaseIterable {
+        case id, psp, payment, merchant, amount, currency, vatAmount, authorizedAt, requestedExpiresAt
+        case scheme, initiator, capturePolicy, description, expiresAt, expiryRule, deadline, captureAt
+        case state, stateReason, stateChangedAt, capturedAmount, requestedAmount, consecutiveFailures
+        case grantedAttempts, nextActionAt, registeredAt, orderItems
+
+        /// The column's name in the table.
+        var name: String {
+            String(describing: self).reduce(into: "") { name, character in
+                if character.isUppercase {
+                    name += "_" + character.lowercased()
+                } else {
+                    name.append(character)
+                }
+            }
+        }
+
+        /// The position of the first column after these (a query's extra column, e.g. `last_read_at`).
+        static let next = Int(Column.allCases.count)
+    }
+
+    static let columns = Column.allCases.map(\.name).joined(separator: ", ")
 
     /// Inserts `rows` new rows: `columns`, then `batch_audit_seq`, for each.
     static func insertSQL(rows: Int) -> String {
@@ -68,38 +87,39 @@ enum AuthorizationRow {
     /// Decodes a row selected with `columns`. A row that does not decode means the file was edited
     /// by hand or is damaged: that is reported, never guessed around.
     static func decode(_ row: Row) throws -> Authorization {
-        let id: String = row["id"]
+        func value<Value: DatabaseValueConvertible>(_ column: Column) -> Value { row[Int(column.rawValue)] }
+        let id: String = value(.id)
         func bad(_ column: String) -> DatabaseError {
             DatabaseError(
                 resultCode: .SQLITE_CORRUPT,
                 message: "authorization \(id): column \(column) holds a value this version cannot read")
         }
-        guard let psp = PaymentServiceProvider(rawValue: row["psp"]) else { throw bad("psp") }
-        guard let currency = Currency(code: row["currency"] as String) else { throw bad("currency") }
-        guard let scheme = CardScheme(row["scheme"] as String) else { throw bad("scheme") }
-        guard let initiator = Initiator(rawValue: row["initiator"]) else { throw bad("initiator") }
-        guard let capture = CapturePolicy(text: row["capture_policy"] as String) else {
+        guard let psp = PaymentServiceProvider(rawValue: value(.psp)) else { throw bad("psp") }
+        guard let currency = Currency(code: value(.currency) as String) else { throw bad("currency") }
+        guard let scheme = CardScheme(value(.scheme) as String) else { throw bad("scheme") }
+        guard let initiator = Initiator(rawValue: value(.initiator)) else { throw bad("initiator") }
+        guard let capture = CapturePolicy(text: value(.capturePolicy) as String) else {
             throw bad("capture_policy")
         }
-        guard let state = AuthorizationState(rawValue: row["state"]) else { throw bad("state") }
-        func instant(_ column: String) -> Instant? {
-            (row[column] as Int64?).map(Instant.init(millisecondsSinceEpoch:))
+        guard let state = AuthorizationState(rawValue: value(.state)) else { throw bad("state") }
+        func instant(_ column: Column) -> Instant? {
+            (value(column) as Int64?).map(Instant.init(millisecondsSinceEpoch:))
         }
         let draft = AuthorizationDraft(
-            id: id, psp: psp, payment: row["payment"],
-            amount: Money(minorUnits: row["amount"], currency: currency),
-            vatAmount: row["vat_amount"], authorizedAt: instant("authorized_at")!,
-            expiresAt: instant("requested_expires_at"),
-            scheme: scheme, initiator: initiator, capture: capture, description: row["description"],
-            merchant: row["merchant"], orderItems: row["order_items"])
+            id: id, psp: psp, payment: value(.payment),
+            amount: Money(minorUnits: value(.amount), currency: currency),
+            vatAmount: value(.vatAmount), authorizedAt: instant(.authorizedAt)!,
+            expiresAt: instant(.requestedExpiresAt),
+            scheme: scheme, initiator: initiator, capture: capture, description: value(.description),
+            merchant: value(.merchant), orderItems: value(.orderItems))
         return Authorization(
-            draft: draft, expiresAt: instant("expires_at")!, expiryRule: row["expiry_rule"],
-            deadline: instant("deadline")!,
-            captureAt: instant("capture_at"), state: state, stateReason: row["state_reason"],
-            capturedAmount: row["captured_amount"],
-            requestedAmount: row["requested_amount"], consecutiveFailures: row["consecutive_failures"],
-            grantedAttempts: row["granted_attempts"], nextActionAt: instant("next_action_at"),
-            registeredAt: instant("registered_at")!, stateChangedAt: instant("state_changed_at")!)
+            draft: draft, expiresAt: instant(.expiresAt)!, expiryRule: value(.expiryRule),
+            deadline: instant(.deadline)!,
+            captureAt: instant(.captureAt), state: state, stateReason: value(.stateReason),
+            capturedAmount: value(.capturedAmount),
+            requestedAmount: value(.requestedAmount), consecutiveFailures: value(.consecutiveFailures),
+            grantedAttempts: value(.grantedAttempts), nextActionAt: instant(.nextActionAt),
+            registeredAt: instant(.registeredAt)!, stateChangedAt: instant(.stateChangedAt)!)
     }
 
     static func fetch(_ db: Database, id: String) throws -> Authorization? {
@@ -118,23 +138,38 @@ extension CaptureDatabase {
     }
 
     public func attempts(for id: String) throws(StoreError) -> [CaptureAttempt] {
+        try read { db in try AuthorizationRow.attempts(db, of: id) }
+    }
+
+    /// An authorization with its attempts and audit trail, read in one transaction: what
+    /// `capturectl show` prints is one moment's state, never a row older than its audit entries.
+    public func record(id: String) throws(StoreError) -> (
+        authorization: Authorization, attempts: [CaptureAttempt], audit: [AuditEntry]
+    )? {
         try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT authorization_id, number, reference, amount, state, started_at, finished_at, psp_reference, error
-                    FROM capture_attempt WHERE authorization_id = ? ORDER BY number
-                    """,
-                arguments: [id]
-            ).map { row in
-                CaptureAttempt(
-                    authorizationID: row["authorization_id"], number: row["number"],
-                    reference: row["reference"],
-                    amount: row["amount"], state: CaptureAttempt.State(rawValue: row["state"]) ?? .unknown,
-                    startedAt: Instant(millisecondsSinceEpoch: row["started_at"]),
-                    finishedAt: (row["finished_at"] as Int64?).map(Instant.init(millisecondsSinceEpoch:)),
-                    pspReference: row["psp_reference"], error: row["error"])
-            }
+            guard let authorization = try AuthorizationRow.fetch(db, id: id) else { return nil }
+            return (authorization, try AuthorizationRow.attempts(db, of: id), try AuditLog.trail(db, of: id))
+        }
+    }
+}
+
+extension AuthorizationRow {
+    static func attempts(_ db: Database, of id: String) throws -> [CaptureAttempt] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT authorization_id, number, reference, amount, state, started_at, finished_at, psp_reference, error
+                FROM capture_attempt WHERE authorization_id = ? ORDER BY number
+                """,
+            arguments: [id]
+        ).map { row in
+            CaptureAttempt(
+                authorizationID: row["authorization_id"], number: row["number"],
+                reference: row["reference"],
+                amount: row["amount"], state: CaptureAttempt.State(rawValue: row["state"]) ?? .unknown,
+                startedAt: Instant(millisecondsSinceEpoch: row["started_at"]),
+                finishedAt: (row["finished_at"] as Int64?).map(Instant.init(millisecondsSinceEpoch:)),
+                pspReference: row["psp_reference"], error: row["error"])
         }
     }
 }

@@ -99,7 +99,12 @@ extension CaptureDatabase {
                     let authorization = try AuthorizationRow.decode(row)
                     guard !skipped.contains(authorization.id) else { continue }
                     rows.append(
-                        (ReadAge(row["last_read_at"], row["registered_at"], authorization.id), authorization))
+                        (
+                            ReadAge(
+                                row[AuthorizationRow.Column.next],
+                                authorization.registeredAt.millisecondsSinceEpoch,
+                                authorization.id), authorization
+                        ))
                 }
             }
             for psp in psps.sorted(by: { $0.rawValue < $1.rawValue }) {

@@ -33,6 +33,12 @@ extension CaptureDatabase {
         return try write { db in
             var head = try AuditLog.Head.read(db)
             let batchSeq: Int64? = prepared.items.count > 1 ? head.seq + 1 : nil
+            let firstRegistration =
+                try Bool.fetchOne(
+                    db,
+                    sql:
+                        "SELECT NOT EXISTS (SELECT 1 FROM planning_rules) AND NOT EXISTS (SELECT 1 FROM authorization)"
+                ) ?? false
             // Insert first and look at the existing row only when the id was taken: a new id costs
             // one index probe instead of a SELECT and an INSERT. Rows go in `rowsPerInsert` to a
             // statement, which opens its cursors on the table and its indexes once for all of them.
@@ -93,7 +99,32 @@ extension CaptureDatabase {
                 }
             }
             try batch.addCounts(db)
+            if outcomes.contains(where: { if case .registered = $0 { true } else { false } }) {
+                try Self.notePlanningRules(
+                    db, prepared.rulesFingerprint, firstRegistration: firstRegistration, now: now)
+            }
             return outcomes
+        }
+    }
+
+    /// Records which planning rules the registered rows were planned with, so that the daemon's
+    /// start re-plans them only when its rules differ (``replanIfRulesChanged(_:now:)``): the first
+    /// registration into an empty database records its rules; a later one planned with other rules
+    /// than those recorded marks the record stale, so that the daemon re-plans everything. (When
+    /// nothing is recorded but rows exist, the daemon re-plans them anyway.)
+    static func notePlanningRules(
+        _ db: Database, _ fingerprint: String, firstRegistration: Bool, now: Instant
+    )
+        throws
+    {
+        if firstRegistration {
+            try db.execute(
+                sql: "INSERT INTO planning_rules (id, fingerprint, planned_at) VALUES (1, ?, ?)",
+                arguments: [fingerprint, now.millisecondsSinceEpoch])
+        } else {
+            try db.execute(
+                sql: "UPDATE planning_rules SET fingerprint = 'stale' WHERE id = 1 AND fingerprint <> ?",
+                arguments: [fingerprint])
         }
     }
 
@@ -145,8 +176,11 @@ extension CaptureDatabase {
 public struct PreparedRegistrations: Sendable {
     let items: [(authorization: Authorization, warnings: [String], digest: RegistrationDigest.RecordDigest)]
     let now: Instant
+    /// The planning rules' ``Authorization/Rules/fingerprint``.
+    let rulesFingerprint: String
 
     public init(_ drafts: [AuthorizationDraft], rules: Authorization.Rules, now: Instant) {
+        rulesFingerprint = rules.fingerprint
         var record = RegistrationDigest.Record()
         items = drafts.map { draft in
             let (authorization, warnings) = Authorization.register(draft, rules: rules, now: now)

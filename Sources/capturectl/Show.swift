@@ -17,12 +17,10 @@ struct Show: ParsableCommand {
         try reporting {
             let configuration = try options.load()
             let database = try openDatabase(configuration, mode: .existing)
-            guard let authorization = try database.authorization(id: id) else {
+            guard let record = try database.record(id: id) else {
                 throw Failure("no authorization with id \"\(id)\"", exitCode: .failure)
             }
-            let view = AuthorizationView(
-                authorization, attempts: try database.attempts(for: id),
-                audit: try database.auditTrail(for: id))
+            let view = AuthorizationView(record.authorization, attempts: record.attempts, audit: record.audit)
             if json {
                 print(encodeJSON(view.json))
             } else {
