@@ -18,15 +18,21 @@ public struct PaymentView: Hashable, Sendable {
     /// Whether the PSP offers a capture now (Swedbank Pay: a `create-capture` operation); nil where
     /// the PSP does not say.
     public var canCapture: Bool?
+    /// Failed capture attempts the PSP lists after its last successful one (Swedbank Pay: the
+    /// `Failed` capture transactions, of card payments and payment orders alike); nil where the PSP
+    /// lists no failed attempts (Bambora). What the PSP counts toward its lock.
+    public var failedCapturesInARow: Int?
 
     public init(
-        state: State, authorizedAmount: Int64?, capturedAmount: Int64, currency: String?, canCapture: Bool?
+        state: State, authorizedAmount: Int64?, capturedAmount: Int64, currency: String?, canCapture: Bool?,
+        failedCapturesInARow: Int? = nil
     ) {
         self.state = state
         self.authorizedAmount = authorizedAmount
         self.capturedAmount = capturedAmount
         self.currency = currency
         self.canCapture = canCapture
+        self.failedCapturesInARow = failedCapturesInARow
     }
 }
 
@@ -82,6 +88,17 @@ extension Authorization {
             }
             return drift(
                 "the PSP shows \(view.capturedAmount) of \(amount.minorUnits) captured outside the daemon")
+        }
+        if let listed = view.failedCapturesInARow, listed > consecutiveFailures, state.isOpen,
+            remainingAmount > 0
+        {
+            // The PSP lists more failed attempts in a row than were recorded (another system's, or
+            // ones this daemon could not count): its count is the one its lock follows.
+            detail["finding"] = "failed_attempts_listed"
+            detail["recorded_failures"] = .integer(Int64(consecutiveFailures))
+            detail["consecutive_failures"] = .integer(Int64(listed))
+            consecutiveFailures = listed
+            return Consequence(event: "failures_adopted", detail: detail)
         }
         switch view.state {
         case .cancelled:

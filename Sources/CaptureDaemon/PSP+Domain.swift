@@ -57,7 +57,23 @@ extension PaymentSnapshot {
         return PaymentView(
             state: mapped, authorizedAmount: authorizedAmount > 0 ? authorizedAmount : nil,
             capturedAmount: capturedAmount,
-            currency: currency.isEmpty ? nil : currency, canCapture: psp == .swedbankPay ? canCapture : nil)
+            currency: currency.isEmpty ? nil : currency, canCapture: psp == .swedbankPay ? canCapture : nil,
+            failedCapturesInARow: psp == .swedbankPay ? failedCapturesInARow : nil)
+    }
+
+    /// Swedbank Pay's `Failed` capture transactions after its last `Completed` one, in the order the
+    /// PSP lists them (oldest first; pending ones neither count nor break the run): what its
+    /// five-failure lock counts.
+    var failedCapturesInARow: Int {
+        var failed = 0
+        for transaction in captures {
+            switch transaction.state {
+            case .completed: failed = 0
+            case .failed: failed += 1
+            case .initialized, .awaitingActivity, .other: break
+            }
+        }
+        return failed
     }
 
     /// What the PSP shows about the payment's captures, as evidence for ``UnknownOutcomeProcedure``.
@@ -102,6 +118,7 @@ extension Authorization {
         let description = draft.description ?? String("Order \(id)".prefix(40))
         return CaptureRequest(
             locator: locator, amount: amount, vatAmount: vat, currency: self.amount.currency.code,
-            description: description, reference: reference)
+            description: description, reference: reference,
+            orderItems: orderItems(forCaptureOf: amount))
     }
 }

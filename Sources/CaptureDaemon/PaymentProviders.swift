@@ -83,7 +83,9 @@ public struct PaymentProviders: Sendable {
                 configuration: SwedbankPayConfiguration(
                     apiURL: swedbankPay.apiURL, token: token, timeout: swedbankPay.timeout,
                     maxConcurrentCaptures: configuration.scheduler.maxConcurrentCaptures,
-                    requestBudget: budgets[.swedbankpay]),
+                    requestBudget: budgets[.swedbankpay],
+                    paymentOrderVersion: SwedbankPayConfiguration.PaymentOrderVersion(
+                        rawValue: swedbankPay.paymentOrderVersion.rawValue) ?? .v31),
                 httpClient: httpClient, logger: logger)
             references[.swedbankpay] = PayeeReferenceGenerator(
                 mode: swedbankPay.payeeReference == "digits" ? .twelveDigits : .alphanumeric())

@@ -123,7 +123,7 @@ struct BadInputGenerator {
         case 22:
             record["psp"] = "swedbankpay"
             record["vat_amount"] = 0
-            return set("payment", "/psp/paymentorders/\(UUID().uuidString)", "payment order path")
+            return set("payment", "/psp/paymentorders/a b", "payment order id with a space")
         case 23:
             record["psp"] = "swedbankpay"
             record["vat_amount"] = 0

@@ -55,6 +55,30 @@ struct Record {
             amount: amount, vatAmount: amount / 5, capture: capture)
     }
 
+    /// A Swedbank Pay payment order (Digital Payments); `orderItems` as the shop would send them.
+    static func paymentOrder(
+        _ id: String, amount: Int64 = 10_000, capture: String = "immediate",
+        orderItems: [[String: Any]]? = nil
+    ) -> Record {
+        var record = Record(
+            id: id, psp: .swedbankpay, payment: "/psp/paymentorders/\(UUID().uuidString.lowercased())",
+            amount: amount, vatAmount: amount / 5, capture: capture)
+        record.orderItems = orderItems
+        return record
+    }
+
+    /// Order items a payment order is registered with (JSON objects), passed through on a full capture.
+    var orderItems: [[String: Any]]?
+
+    /// One order item for the whole of `amount` (VAT 25% of the net: `amount / 5` of the gross).
+    static func orderItem(amount: Int64, reference: String = "P1") -> [String: Any] {
+        [
+            "reference": reference, "name": "Product", "type": "PRODUCT", "class": "ProductGroup1",
+            "quantity": 1, "quantityUnit": "pcs", "unitPrice": amount, "vatPercent": 2500,
+            "amount": amount, "vatAmount": amount / 5,
+        ]
+    }
+
     var jsonLine: String {
         var object: [String: Any] = [
             "id": id, "psp": psp.rawValue, "payment": payment, "amount": amount, "currency": "EUR",
@@ -62,6 +86,7 @@ struct Record {
         ]
         if let vatAmount { object["vat_amount"] = vatAmount }
         if let expiresAt { object["expires_at"] = rfc3339(expiresAt) }
+        if let orderItems { object["order_items"] = orderItems }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }

@@ -116,11 +116,13 @@ final class Scenario: @unchecked Sendable {
         }
     }
 
-    func fault(_ record: Record, enqueue: [SimulatedFault] = [], standing: SimulatedFault? = nil) async throws
-    {
+    func fault(
+        _ record: Record, enqueue: [SimulatedFault] = [], standing: SimulatedFault? = nil, clear: Bool = false
+    ) async throws {
         try await simulatorPost(
             "/_sim/faults",
-            ControlAPI.Faults(psp: record.psp, payment: record.payment, enqueue: enqueue, standing: standing))
+            ControlAPI.Faults(
+                psp: record.psp, payment: record.payment, enqueue: enqueue, standing: standing, clear: clear))
     }
 
     /// `back-office/capture`, `back-office/cancel` or `expire`.
@@ -229,18 +231,26 @@ final class Scenario: @unchecked Sendable {
     /// sent straight to the simulator.
     func lockAtPSP(_ record: Record) async throws {
         try await fault(record, standing: .refuse)
-        for number in 1...5 {
-            let transaction: [String: Any] = [
-                "amount": record.amount, "vatAmount": record.vatAmount ?? 0, "description": "someone else",
-                "payeeReference": "other\(number)",
-            ]
-            let response = try await HTTP.send(
-                .POST, baseURL + record.payment + "/captures",
-                body: try JSONSerialization.data(withJSONObject: ["transaction": transaction]),
-                headers: ["Authorization": "Bearer \(credentials.swedbankPayToken)"])
-            #expect(response.status == 403)
-        }
+        for number in 1...5 { try await captureDirectly(record, reference: "other\(number)") }
         #expect(try await ledger().payment(record.payment)?.locked == true)
+    }
+
+    /// One capture of the whole amount sent to the Swedbank Pay simulator by another client (a card
+    /// payment's or a payment order's capture operation); with a standing `refuse` fault, refused.
+    func captureDirectly(_ record: Record, reference: String, expecting status: Int = 403) async throws {
+        let transaction: [String: Any] = [
+            "amount": record.amount, "vatAmount": record.vatAmount ?? 0, "description": "someone else",
+            "payeeReference": reference,
+        ]
+        var headers = ["Authorization": "Bearer \(credentials.swedbankPayToken)"]
+        if record.payment.hasPrefix("/psp/paymentorders/") {
+            headers["Content-Type"] = "application/json;version=3.1"
+            headers["Accept"] = "application/json;version=3.1"
+        }
+        let response = try await HTTP.send(
+            .POST, baseURL + record.payment + "/captures",
+            body: try JSONSerialization.data(withJSONObject: ["transaction": transaction]), headers: headers)
+        #expect(response.status == status, "\(String(decoding: response.body, as: UTF8.self))")
     }
 
     // MARK: - The daemon
