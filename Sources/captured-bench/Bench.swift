@@ -59,6 +59,7 @@ struct Bench {
             print(
                 """
                 usage: captured-bench [--quick] [--keep] [--work-dir DIR] [--only import,scheduler,status,idle,recovery,throughput,slow,storm,scale]
+                                      [--scale N,N] [--idle-seconds N]
                 Run after `swift build -c release`: it starts .build/release/capturectl and captured.
                 """)
             return
@@ -66,6 +67,9 @@ struct Bench {
         let quick = flag("--quick")
         let keep = flag("--keep")
         let only = option("--only").map { Set($0.split(separator: ",").map(String.init)) }
+        // Other sizes for the scale workload, and a longer idle window (to attach a profiler).
+        let scale = option("--scale").map { $0.split(separator: ",").compactMap { Int($0) } }
+        let idleSeconds = option("--idle-seconds").flatMap { Int($0) }
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let binaries = executable.deletingLastPathComponent().path
         let directory =
@@ -91,7 +95,9 @@ struct Bench {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let workspace = Workspace(directory: directory, binaries: binaries, now: SystemWallClock().now())
-            let sizes = quick ? Sizes.quick : Sizes.full
+            var sizes = quick ? Sizes.quick : Sizes.full
+            if let scale { sizes.scale = scale }
+            if let idleSeconds { sizes.idleSeconds = idleSeconds }
             let report = Report()
             let started = ContinuousClock.now
             say(

@@ -93,9 +93,13 @@ struct ThroughputWorkload {
     }
 
     /// Issue 11: the daemon alone with the PSP answering in 50 ms and in 200 ms, held to 90% of
-    /// `max_concurrent_captures / (latency × the requests a capture takes)`.
+    /// `max_concurrent_captures / (latency × the requests a capture takes)`: a Swedbank Pay card
+    /// capture is two (PSP.md: read the payment for its `create-capture` operation, then POST to
+    /// it). Other requests the PSP answered meanwhile (reconciliation's reads of the authorizations
+    /// coming due) are shown, not counted as the capture's.
     func runSlowPSPs() async throws {
         let logger = Logger(label: "captured-bench")
+        let requestsPerCapture = 2.0
         for (milliseconds, count) in sizes.slowPSPCaptures {
             let latency = Duration.milliseconds(milliseconds)
             say("\n== capture throughput, PSP answering in \(milliseconds) ms ==")
@@ -103,11 +107,10 @@ struct ThroughputWorkload {
                 simulator in
                 try await measureDaemon(simulator, count: count, name: "slow\(milliseconds)", logger: logger)
             }
-            let requests = max(1, rate.requestsPerCapture)
-            let ideal = Double(concurrency) / (latency.seconds * requests)
+            let ideal = Double(concurrency) / (latency.seconds * requestsPerCapture)
             report.add(
                 "throughput",
-                "daemon, \(milliseconds) ms PSP latency: \(format(rate.perSecond, 1)) captures/s (\(thousands(count)) captures) = \(format(rate.perSecond / ideal * 100, 0))% of \(concurrency) / (\(format(requests, 2)) × \(format(latency.seconds, 2)) s) = \(format(ideal, 1))/s",
+                "daemon, \(milliseconds) ms PSP latency: \(format(rate.perSecond, 1)) captures/s (\(thousands(count)) captures) = \(format(rate.perSecond / ideal * 100, 0))% of \(concurrency) / (2 × \(format(latency.seconds, 2)) s) = \(format(ideal, 1))/s; the PSP answered \(format(rate.requestsPerCapture, 2)) requests per capture in all",
                 bar: "≥ 90%", passed: rate.perSecond >= 0.9 * ideal)
         }
     }
