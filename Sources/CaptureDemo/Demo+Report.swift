@@ -22,6 +22,7 @@ extension Demo {
         say(StatusView.text(status))
 
         let ledger = await simulator.state.ledger()
+        let requests = simulator.state.requests.recorded
         var allRight = finished
         say("\n== samples ==")
         for sample in samples {
@@ -45,11 +46,20 @@ extension Demo {
                 problems.append("PSP holds \(pspCaptured) captured, expected \(sample.expectedCaptured)")
             }
             if locked { problems.append("LOCKED at the PSP") }
+            var kind = sample.psp.rawValue
+            if sample.isPaymentOrder {
+                kind = "swedbankpay order"
+                let sent = orderItemsSent(to: sample.payment, in: requests)
+                if sent != [sample.expectedOrderItemsSent] {
+                    problems.append(
+                        "order items sent per capture \(sent), expected [\(sample.expectedOrderItemsSent)]")
+                }
+            }
             if !problems.isEmpty { allRight = false }
             let verdict = problems.isEmpty ? "ok  " : "FAIL"
             let attempts = try database.attempts(for: sample.id).count
             say(
-                "\(verdict) \(sample.id.padding(18)) \(sample.psp.rawValue.padding(12)) \(sample.policy.padding(10)) "
+                "\(verdict) \(sample.id.padding(18)) \(kind.padding(18)) \(sample.policy.padding(10)) "
                     + "\(state.padding(19)) attempts \(attempts)  \(sample.story)"
                     + (problems.isEmpty ? "" : "  <- " + problems.joined(separator: "; ")))
         }
@@ -70,11 +80,26 @@ extension Demo {
             "captures through the API: \(ledger.entries.filter { $0.applied && $0.source == "api" }.count), payments locked: \(lockedAny ? "SOME" : "none")"
         )
         if lockedAny { allRight = false }
+        let orders = samples.filter(\.isPaymentOrder)
+        let itemsSent = orders.map { orderItemsSent(to: $0.payment, in: requests).reduce(0, +) }.reduce(0, +)
+        say(
+            "payment orders: \(orders.count) (Digital Payments, version \(configuration.swedbankPay?.paymentOrderVersion.rawValue ?? "?")), "
+                + "order items sent with their captures: \(itemsSent)")
         say(
             allRight
                 ? "\nDEMO OK: every sample reached the end state it should."
                 : "\nDEMO FAILED: see the lines marked FAIL.")
         return allRight
+    }
+}
+
+/// How many order items each capture POST to the payment order carried (0 for a capture without
+/// `orderItems`), in the order the simulator received them.
+func orderItemsSent(to payment: String, in requests: [RequestCounts.RecordedRequest]) -> [Int] {
+    requests.filter { $0.method == "POST" && $0.path == payment + "/captures" }.map { request in
+        let body = try? JSONSerialization.jsonObject(with: Data(request.body.utf8)) as? [String: Any]
+        let transaction = body?["transaction"] as? [String: Any]
+        return (transaction?["orderItems"] as? [Any])?.count ?? 0
     }
 }
 

@@ -10,8 +10,9 @@ import PSP
 import PSPSimulator
 import Synchronization
 
-/// `captured demo`: both PSP simulators on loopback, a scratch database, a dozen sample
-/// authorizations with mixed policies and injected faults, and the real daemon — until every sample
+/// `captured demo`: both PSP simulators on loopback, a scratch database, sixteen sample
+/// authorizations (card payments and Swedbank Pay payment orders) with mixed policies and injected
+/// faults, and the real daemon — until every sample
 /// reaches the end state it should, or the time limit passes. Then the status, each sample's
 /// verdict, the alerts raised, and the PSPs' ledgers checked for exactly-once and no lock.
 public enum Demo {
@@ -48,7 +49,7 @@ public enum Demo {
 
         let simulatorConfiguration = PSPSimulatorConfiguration(
             bamboraClientID: "demo-client", bamboraClientSecret: secrets.bamboraClientSecret!,
-            swedbankPayToken: secrets.swedbankPayToken!)
+            swedbankPayToken: secrets.swedbankPayToken!, recordsRequests: true)
         return try await PSPSimulator.withRunning(configuration: simulatorConfiguration) { simulator in
             say("PSP simulators (Bambora, Swedbank Pay) listening on \(simulator.baseURL)")
             say("scratch database in \(directory.path)\n")
@@ -152,6 +153,7 @@ public enum Demo {
                 "scheme": .string("visa"),
             ]
             if let vat = sample.vatAmount { record["vat_amount"] = .integer(vat) }
+            if let items = sample.orderItems { record["order_items"] = .array(items) }
             if let expiresIn = sample.expiresIn {
                 record["expires_at"] = .string((now + .seconds(expiresIn)).rfc3339)
             }

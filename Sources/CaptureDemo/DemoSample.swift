@@ -27,6 +27,8 @@ struct DemoSample: Sendable {
     var faults: [SimulatedFault] = []
     var standingFault: SimulatedFault? = nil
     var shop: ShopAction = .none
+    /// A payment order's `order_items`, as the shop registers them (nil: none given).
+    var orderItems: [JSONValue]? = nil
     var story: String
     var expectedState: AuthorizationState
     /// What the PSP must hold as captured through its API at the end, in minor units.
@@ -36,15 +38,40 @@ struct DemoSample: Sendable {
 
     var simulatedPSP: SimulatedPSP { psp == .bambora ? .bambora : .swedbankpay }
     var vatAmount: Int64? { psp == .swedbankpay ? amount / 5 : nil }
+    /// A Swedbank Pay payment order (Digital Payments) rather than a card payment.
+    var isPaymentOrder: Bool { payment.hasPrefix(AuthorizationDraft.paymentOrderPrefix) }
+    /// Order items the daemon's capture must carry: the shop's, on a full capture only (a partial
+    /// capture sends none: which items it takes is the shop's to know).
+    var expectedOrderItemsSent: Int {
+        expectedCaptured == amount && expectedAPICaptures == 1 ? orderItems?.count ?? 0 : 0
+    }
+
+    /// One Swedbank Pay order item of `amount` (VAT 25 % of the net: a fifth of the gross), in the
+    /// import's `order_items` form.
+    static func orderItem(_ reference: String, _ name: String, amount: Int64, quantity: Int64 = 1)
+        -> JSONValue
+    {
+        .object([
+            "reference": .string(reference), "name": .string(name), "type": .string("PRODUCT"),
+            "class": .string("Demo"), "quantity": .integer(quantity), "quantityUnit": .string("pcs"),
+            "unitPrice": .integer(amount / quantity), "vatPercent": .integer(2500),
+            "amount": .integer(amount),
+            "vatAmount": .integer(amount / 5),
+        ])
+    }
 }
 
 extension DemoSample {
-    /// A dozen samples covering each policy and each kind of trouble. The demo's safety margin is
+    /// Sixteen samples covering each policy and each kind of trouble, card payments and Swedbank Pay
+    /// payment orders. The demo's safety margin is
     /// one hour, so an expiry of an hour and a few seconds puts the deadline a few seconds away.
     static func all() -> [DemoSample] {
         let hour: Int64 = 3600
         func swedbank(_ n: Int) -> String {
             "/psp/creditcard/payments/00000000-0000-4000-8000-\(String(repeating: "0", count: 10))\(n + 10)"
+        }
+        func order(_ n: Int) -> String {
+            "\(AuthorizationDraft.paymentOrderPrefix)00000000-0000-4000-9000-\(String(repeating: "0", count: 10))\(n + 10)"
         }
         return [
             DemoSample(
@@ -57,6 +84,15 @@ extension DemoSample {
                 policy: "immediate",
                 story: "captured as soon as it is seen", expectedState: .captured, expectedCaptured: 49_900,
                 expectedAPICaptures: 1),
+            DemoSample(
+                id: "demo-s-order", psp: .swedbankpay, payment: order(15), amount: 24_900,
+                policy: "immediate",
+                orderItems: [
+                    orderItem("SKU-1001", "Rain jacket", amount: 19_900),
+                    orderItem("SKU-2002", "Wool socks", amount: 5_000, quantity: 2),
+                ],
+                story: "payment order with 2 order items: captured once, the items sent with it",
+                expectedState: .captured, expectedCaptured: 24_900, expectedAPICaptures: 1),
             DemoSample(
                 id: "demo-b-deadline", psp: .bambora, payment: "demo order/1003", amount: 8_000,
                 policy: "deadline",
@@ -80,6 +116,14 @@ extension DemoSample {
                 expiresIn: 2 * hour, shop: .capture(amount: 6_000),
                 story: "manual: the shop captures 60.00 of 100.00",
                 expectedState: .partiallyCaptured, expectedCaptured: 6_000, expectedAPICaptures: 1),
+            DemoSample(
+                id: "demo-s-order-part", psp: .swedbankpay, payment: order(16), amount: 30_000,
+                policy: "manual",
+                expiresIn: 2 * hour, faults: [SimulatedFault(kind: .applyThenDrop)],
+                shop: .capture(amount: 12_000),
+                orderItems: [orderItem("SKU-3003", "Tent", amount: 30_000)],
+                story: "payment order, 120.00 of 300.00, connection dropped: reconciled, no items sent",
+                expectedState: .partiallyCaptured, expectedCaptured: 12_000, expectedAPICaptures: 1),
             DemoSample(
                 id: "demo-s-transient", psp: .swedbankpay, payment: swedbank(7), amount: 3_300,
                 policy: "immediate",

@@ -34,6 +34,7 @@ struct CrashCheck {
         var disagree = 0
         var attention = 0
         var captured = 0
+        var ordersCaptured = 0
         for auth in auths {
             let entries = index[auth.payment] ?? []
             let applied = entries.filter { $0.applied && $0.source == "api" }
@@ -41,15 +42,15 @@ struct CrashCheck {
             let payment = payments[auth.payment]
             if applied.count > 1 {
                 doubles += 1
-                report.violations.append("\(auth.id): captured \(applied.count) times at the PSP")
+                report.violations.append("\(auth.label): captured \(applied.count) times at the PSP")
             }
             if payment?.locked == true {
                 locks += 1
-                report.violations.append("\(auth.id): locked at the PSP")
+                report.violations.append("\(auth.label): locked at the PSP")
             }
             guard let row = rows[auth.id] else {
                 lost += 1
-                report.violations.append("\(auth.id): imported but not in the database")
+                report.violations.append("\(auth.label): imported but not in the database")
                 continue
             }
             let state = row["state"] as? String ?? "?"
@@ -59,31 +60,34 @@ struct CrashCheck {
                 disagree += 1
                 if dbCaptured < pspCaptured { lost += 1 }
                 report.violations.append(
-                    "\(auth.id): database says \(dbCaptured) captured (\(state)), ledger \(pspCaptured)")
+                    "\(auth.label): database says \(dbCaptured) captured (\(state)), ledger \(pspCaptured)")
             }
-            if !applied.isEmpty { captured += 1 }
+            if !applied.isEmpty {
+                captured += 1
+                if auth.order != nil { ordersCaptured += 1 }
+            }
             if auth.expectedAmount > 0 && applied.isEmpty {
                 // Budget spent on refusals and crashes is the daemon keeping its promise (a human is
                 // told); anything else is a capture that should have happened.
                 if (state == "attention" || state == "expired") && toldHuman.contains(auth.id) {
                     if state == "expired" && !expiredAlerts.contains(auth.id) {
                         report.notes.append(
-                            "\(auth.id) expired in the database but no authorization_expired line was logged (the daemon was killed between the commit and the log line); capture_budget_exhausted had been raised, and status reports it CRITICAL"
+                            "\(auth.label) expired in the database but no authorization_expired line was logged (the daemon was killed between the commit and the log line); capture_budget_exhausted had been raised, and status reports it CRITICAL"
                         )
                     }
                     attention += 1
                     report.notes.append(
-                        "\(auth.id) (\(auth.policy), faults \(auth.faults.map(\.description))) ended \(state) (a human was alerted): \(row["state_reason"] as? String ?? "")"
+                        "\(auth.label) (\(auth.policy), faults \(auth.faults.map(\.description))) ended \(state) (a human was alerted): \(row["state_reason"] as? String ?? "")"
                     )
                 } else {
                     missing += 1
                     report.violations.append(
-                        "\(auth.id) (\(auth.policy)): not captured, state \(state), \(entries.count) PSP calls"
+                        "\(auth.label) (\(auth.policy)): not captured, state \(state), \(entries.count) PSP calls"
                     )
                 }
             } else if total != auth.expectedAmount {
                 wrongAmount += 1
-                report.violations.append("\(auth.id): captured \(total), expected \(auth.expectedAmount)")
+                report.violations.append("\(auth.label): captured \(total), expected \(auth.expectedAmount)")
             }
         }
         suite.totals.doubleCaptures += doubles
@@ -91,6 +95,8 @@ struct CrashCheck {
         suite.totals.recordsLost += lost
         let hit = ledger.entries.filter { $0.fault != nil }.count
         report.figure("captured", captured)
+        report.figure("payment orders captured", ordersCaptured)
+        try await checkOrderItems(into: &report)
         report.figure("faults hit", hit)
         report.figure("PSP capture calls", ledger.entries.filter { $0.source == "api" }.count)
         report.figure("double captures", doubles)
@@ -112,6 +118,22 @@ struct CrashCheck {
         let codes = Dictionary(grouping: alerts, by: \.code).mapValues(\.count)
         report.figure(
             "alerts", codes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+    }
+
+    /// Every payment order imported with order items kept them, and no other row has any.
+    func checkOrderItems(into report: inout SectionReport) async throws {
+        let withItems = Set(auths.filter { $0.orderItems > 0 }.map(\.id))
+        var stored = Set<String>()
+        for row in try await workspace.rows("SELECT id FROM authorization WHERE order_items IS NOT NULL") {
+            if let id = row["id"] as? String { stored.insert(id) }
+        }
+        for id in withItems.subtracting(stored).sorted() {
+            report.violations.append("\(id) (payment order): imported with order items, stored without")
+        }
+        for id in stored.subtracting(withItems).sorted() {
+            report.violations.append("\(id): stored with order items it was not imported with")
+        }
+        report.figure("order items kept", "\(withItems.intersection(stored).count)/\(withItems.count)")
     }
 
     /// `capturectl show --json` agrees with the ledger, on a random sample (the whole table was

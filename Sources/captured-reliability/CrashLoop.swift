@@ -17,6 +17,13 @@ struct CrashLoop {
         var policy: Policy
         var faults: [SimulatedFault]
         var chunk: Int
+        /// A Swedbank Pay payment order: how the simulator's order behaves (nil: a card payment).
+        var order: PaymentOrderOptions? = nil
+        /// The payment order's `order_items` at import (0: none).
+        var orderItems = 0
+
+        /// The id, and "(payment order)" for one, for violations and notes.
+        var label: String { order == nil ? id : "\(id) (payment order)" }
 
         /// What the ledger must show at the end.
         var expectedAmount: Int64 {
@@ -38,6 +45,9 @@ struct CrashLoop {
         settings.budget = 4
         // Deadlines fall during the kills; the margin leaves room for retries after a fault or a kill.
         settings.safetyMargin = "\(Int(LoopState.margin))s"
+        // The fault matrix runs payment orders on the default (3.1, the whole order answered);
+        // here on 3.0 (`capture.transaction` answered), so both answer shapes live through the kills.
+        settings.paymentOrderVersion = "3.0"
         let workspace = try Workspace(
             root: suite.root, name: "crash", binaries: suite.binaries, simulator: simulator,
             settings: settings)
@@ -45,6 +55,8 @@ struct CrashLoop {
         let faults = try await seed(auths, simulator: simulator)
         suite.totals.faultsInjected += faults
         report.figure("authorizations", auths.count)
+        report.figure("payment orders", auths.filter { $0.order != nil }.count)
+        report.figure("with order items", auths.filter { $0.orderItems > 0 }.count)
         report.figure("faults injected", faults)
 
         var state = LoopState(auths: auths, suite: suite, workspace: workspace)
@@ -89,17 +101,25 @@ struct CrashLoop {
     }
 
     /// 45% immediate, 25% deadline (expiring during the run), 15% manual + full capture request,
-    /// 8% manual + partial capture request, 7% manual never requested; a third with faults.
+    /// 8% manual + partial capture request, 7% manual never requested; a third with faults. A third of
+    /// the Swedbank Pay ones are payment orders, half of those with 1 to 3 order items.
     func makeAuthorizations() -> [Auth] {
         var random = suite.random
         defer { suite.random = random }
         let count = suite.scale.authorizations
         return (0..<count).map { index in
             let psp: SimulatedPSP = Bool.random(using: &random) ? .bambora : .swedbankpay
-            let payment =
+            var payment =
                 psp == .bambora
                 ? "crash-\(index)-\(UInt32.random(in: 0...UInt32.max, using: &random))"
                 : "/psp/creditcard/payments/\(UUID().uuidString.lowercased())"
+            var order: PaymentOrderOptions?
+            var orderItems = 0
+            if psp == .swedbankpay && Int.random(in: 0..<3, using: &random) == 0 {
+                payment = PaymentOrders.newID()
+                order = PaymentOrders.options(remainingZero: Bool.random(using: &random))
+                orderItems = Bool.random(using: &random) ? Int.random(in: 1...3, using: &random) : 0
+            }
             let amount = Int64.random(in: 100...250_000, using: &random)
             let roll = Int.random(in: 0..<100, using: &random)
             let policy: Policy =
@@ -128,7 +148,8 @@ struct CrashLoop {
             let chunk = index % 2 == 0 ? 0 : 1 + (index / 2) % (Self.chunks - 1)
             return Auth(
                 id: "crash-\(index)", psp: psp, payment: payment, amount: amount,
-                vat: psp == .swedbankpay ? amount / 5 : nil, policy: policy, faults: faults, chunk: chunk)
+                vat: psp == .swedbankpay ? amount / 5 : nil, policy: policy, faults: faults, chunk: chunk,
+                order: order, orderItems: orderItems)
         }
     }
 
@@ -156,7 +177,7 @@ struct CrashLoop {
 
     static func seedOne(_ auth: Auth, simulator: Simulator) async throws -> Int {
         try await simulator.createPayment(
-            psp: auth.psp, payment: auth.payment, amount: auth.amount, vat: auth.vat)
+            psp: auth.psp, payment: auth.payment, amount: auth.amount, vat: auth.vat, order: auth.order)
         if !auth.faults.isEmpty {
             try await simulator.inject(psp: auth.psp, payment: auth.payment, faults: auth.faults)
         }
@@ -203,6 +224,11 @@ struct LoopState {
                 "currency": "EUR", "authorized_at": rfc3339(now.addingTimeInterval(-3600)),
             ]
             if let vat = auth.vat { record["vat_amount"] = vat }
+            if let items = PaymentOrders.items(
+                amount: auth.amount, vat: auth.vat ?? 0, count: auth.orderItems)
+            {
+                record["order_items"] = items
+            }
             switch auth.policy {
             case .immediate: record["capture"] = "immediate"
             case .deadline:

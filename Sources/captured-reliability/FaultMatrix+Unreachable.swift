@@ -2,7 +2,8 @@ import Foundation
 import PSPSimulator
 
 /// The fault matrix's two faults that are not per payment: Bambora's token endpoint down, and a
-/// PSP address nobody listens on (connection refused), corrected by a restart with a fixed config.
+/// PSP address nobody listens on (connection refused: Bambora, a Swedbank Pay card payment and a
+/// payment order), corrected by a restart with a fixed config.
 struct TokenAndConnection {
     let suite: Suite
     let workspace: Workspace
@@ -12,7 +13,7 @@ struct TokenAndConnection {
         let matrix = FaultMatrix(suite: suite)
         // Token endpoint down: a fresh daemon has no token yet.
         var token = FaultMatrix.Case(
-            psp: .bambora, name: "token endpoint down", faults: [], expectedState: "captured",
+            kind: .bambora, name: "token endpoint down", faults: [], expectedState: "captured",
             id: "fm-token-down",
             payment: "fm-token-down", mustAlert: "psp_unreachable")
         try await simulator.createPayment(
@@ -38,15 +39,15 @@ struct TokenAndConnection {
         refusedSettings.pspURL = "http://127.0.0.1:\(closedPort())"
         try workspace.writeConfig(refusedSettings)
         var refused: [FaultMatrix.Case] = []
-        for psp in [SimulatedPSP.bambora, .swedbankpay] {
-            let payment =
-                psp == .bambora ? "fm-refused" : "/psp/creditcard/payments/\(UUID().uuidString.lowercased())"
-            let item = FaultMatrix.Case(
-                psp: psp, name: "connection refused 4 s, then restart with the right URL", faults: [],
-                expectedState: "captured", id: "fm-\(psp.rawValue)-conn-refused", payment: payment,
-                mustAlert: "psp_unreachable")
+        for kind in FaultMatrix.Kind.allCases {
+            var item = FaultMatrix.Case(
+                kind: kind, name: "connection refused 4 s, then restart with the right URL", faults: [],
+                expectedState: "captured", id: "fm-\(kind.rawValue)-conn-refused",
+                payment: kind.payment("refused"), mustAlert: "psp_unreachable")
+            let order = kind == .paymentOrder ? PaymentOrders.options(remainingZero: false) : nil
+            if order != nil { item.orderItems = 2 }
             try await simulator.createPayment(
-                psp: psp, payment: payment, amount: item.amount, vat: psp == .swedbankpay ? 2_000 : nil)
+                psp: item.psp, payment: item.payment, amount: item.amount, vat: item.vat, order: order)
             refused.append(item)
             suite.totals.faultsInjected += 1
         }

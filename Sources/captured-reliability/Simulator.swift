@@ -60,11 +60,15 @@ final class Simulator: @unchecked Sendable {
         }
     }
 
-    func createPayment(psp: SimulatedPSP, payment: String, amount: Int64, vat: Int64?) async throws {
+    /// A payment; with `order` (Swedbank Pay) a payment order that behaves so.
+    func createPayment(
+        psp: SimulatedPSP, payment: String, amount: Int64, vat: Int64?, order: PaymentOrderOptions? = nil
+    ) async throws {
         try await post(
             "/_sim/payments",
             ControlAPI.CreatePayment(
-                psp: psp, payment: payment, amount: amount, currency: "EUR", vatAmount: vat))
+                psp: psp, payment: payment, amount: amount, currency: "EUR", vatAmount: vat,
+                paymentOrder: order))
     }
 
     func inject(psp: SimulatedPSP, payment: String, faults: [SimulatedFault], standing: SimulatedFault? = nil)

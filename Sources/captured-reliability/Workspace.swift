@@ -36,6 +36,8 @@ struct DaemonSettings {
     var maxConcurrent = 16
     /// Override the PSP base URL (connection refused: a closed port).
     var pspURL: String?
+    /// psp.swedbankpay.payment_order_version ("3.0" or "3.1"); nil leaves the default (3.1).
+    var paymentOrderVersion: String?
 }
 
 /// One section's scratch directory: a configuration, the secrets, a database, every log.
@@ -68,6 +70,7 @@ struct Workspace {
         try token.write(
             to: directory.appendingPathComponent("swedbankpay-token"), atomically: true, encoding: .utf8)
         let url = settings.pspURL ?? simulator?.baseURL ?? "http://127.0.0.1:9"
+        let orderVersion = settings.paymentOrderVersion.map { "\n    payment_order_version: \"\($0)\"" } ?? ""
         let yaml = """
             database: \(database ?? databasePath)
             log: { level: info, format: logfmt }
@@ -93,7 +96,7 @@ struct Workspace {
                 token_file: swedbankpay-token
                 max_automatic_attempts: \(settings.budget)
                 timeout: \(settings.timeout)
-                requests_per_second: 1000
+                requests_per_second: 1000\(orderVersion)
 
             """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
