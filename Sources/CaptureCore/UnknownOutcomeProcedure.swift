@@ -33,12 +33,18 @@ public struct CaptureEvidence: Hashable, Sendable {
     /// Whether the PSP echoes our reference on every capture it lists (Swedbank Pay's
     /// `payeeReference`). Without it (Bambora) an attempt is recognised by amount, time and total.
     public var echoesReferences: Bool
+    /// Whether the PSP lists a capture while it is still in progress (Swedbank Pay card payments: an
+    /// `Initialized` transaction). A payment order's `financialtransactions` lists completed captures
+    /// only: there an attempt's absence never shows that it did not land.
+    public var listsPending: Bool
     public var captures: [Capture]
     /// The payment's captured total as the PSP states it.
     public var capturedTotal: Int64
 
-    public init(echoesReferences: Bool, captures: [Capture], capturedTotal: Int64) {
+    public init(echoesReferences: Bool, listsPending: Bool = true, captures: [Capture], capturedTotal: Int64)
+    {
         self.echoesReferences = echoesReferences
+        self.listsPending = listsPending
         self.captures = captures
         self.capturedTotal = capturedTotal
     }
@@ -55,7 +61,8 @@ public struct CaptureEvidence: Hashable, Sendable {
 /// - **Not landed** only on positive evidence and never earlier than `settleAfter` after the attempt
 ///   started, because a capture can land after the client timed out. Swedbank Pay: the attempt is
 ///   listed `Failed`, or it is absent while the captured total is exactly what the recorded attempts
-///   explain. Bambora: no capture that the recorded attempts do not explain, and the captured total
+///   explain — where the PSP lists captures in progress (card payments; a payment order's list shows
+///   completed captures only, so there absence proves nothing). Bambora: no capture that the recorded attempts do not explain, and the captured total
 ///   is exactly what they explain.
 /// - Anything else is **undecided**: before the settle time the daemon asks again; after it, the
 ///   authorization goes to `attention` with `reconciliation_drift` — never to a blind retry.
@@ -103,6 +110,12 @@ public enum UnknownOutcomeProcedure {
             return .undecided(
                 reason:
                     "no capture with the attempt's reference, but the PSP's captured total (\(evidence.capturedTotal)) is not the recorded \(recordedCaptured)"
+            )
+        }
+        guard evidence.listsPending else {
+            return .undecided(
+                reason:
+                    "no completed capture with the attempt's reference, and the PSP does not list captures in progress: it may still land"
             )
         }
         return .notLanded(reason: "no capture with the attempt's reference after the settle time")

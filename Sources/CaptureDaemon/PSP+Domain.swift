@@ -80,6 +80,7 @@ extension PaymentSnapshot {
     var evidence: CaptureEvidence {
         CaptureEvidence(
             echoesReferences: psp == .swedbankPay,
+            listsPending: !(psp == .swedbankPay && payment.hasPrefix("/psp/paymentorders/")),
             captures: captures.map { transaction in
                 let state: CaptureEvidence.Capture.State
                 switch transaction.state {

@@ -23,7 +23,13 @@ struct CrashCheck {
         // Alerts that tell a human automatic capture is over for this one.
         let toldHuman = Set(
             raised.filter {
-                ["authorization_expired", "capture_budget_exhausted", "payment_locked"].contains($0.code)
+                // reconciliation_drift: an attempt interrupted by the kill whose outcome the PSP cannot
+                // show (a payment order lists completed captures only) waits for a human, never retried.
+                [
+                    "authorization_expired", "capture_budget_exhausted", "payment_locked",
+                    "reconciliation_drift",
+                ]
+                .contains($0.code)
             }
             .map(\.id))
         var doubles = 0

@@ -50,7 +50,6 @@ struct Totals {
     var recordsLost = 0
     var ctlCommands = 0
     /// Cases that ended in a documented shortfall of the daemon (see the section's notes).
-    var knownGaps = 0
 }
 
 enum Printer {
@@ -75,9 +74,6 @@ enum Printer {
         lines.append("| records lost | \(totals.recordsLost) |")
         let violations = reports.reduce(0) { $0 + $1.violations.count }
         lines.append("| violated invariants | \(violations) |")
-        if totals.knownGaps > 0 {
-            lines.append("| known gaps (KNOWN GAP notes, not violations) | \(totals.knownGaps) |")
-        }
         lines.append("")
         lines.append("| section | result | time | figures |")
         lines.append("| --- | --- | --- | --- |")

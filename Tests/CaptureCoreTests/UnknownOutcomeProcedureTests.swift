@@ -69,6 +69,23 @@ struct UnknownOutcomeProcedureTests {
         }
     }
 
+    @Test(
+        "a payment order (completed captures listed only): absent after the settle time is still undecided, a landing still a landing"
+    )
+    func paymentOrderAbsentSettled() {
+        func decide(_ captures: [CaptureEvidence.Capture], total: Int64) -> AttemptFinding {
+            UnknownOutcomeProcedure.decide(
+                attempt(1, amount: 400), attempts: [attempt(1, amount: 400)], recordedCaptured: 0,
+                evidence: CaptureEvidence(
+                    echoesReferences: true, listsPending: false, captures: captures, capturedTotal: total),
+                now: Self.settled, settleAfter: Self.settle)
+        }
+        #expect(isUndecided(decide([], total: 0)), "an Initialized capture would not be listed")
+        #expect(
+            decide([capture("T1", 400, at: Self.start + .seconds(1), reference: "REF1")], total: 400)
+                == .landed(pspReference: "T1", amount: 400))
+    }
+
     @Test("Swedbank Pay: absent after the settle time but the total moved: undecided (a human decides)")
     func swedbankAbsentTotalMoved() {
         #expect(
