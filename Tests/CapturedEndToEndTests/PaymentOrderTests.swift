@@ -109,6 +109,30 @@ struct PaymentOrderTests {
         }
     }
 
+    @Test(
+        "a 500 the PSP never applied: a payment order lists completed captures only, so a human decides; never captured again"
+    )
+    func unknownNeverShown() async throws {
+        try await withScenario("payment-orders-undecided") { scenario in
+            let record = Record.paymentOrder("po-500", amount: 2_500)
+            try await scenario.seed([record])
+            try await scenario.fault(record, enqueue: [.serverError()])
+            try await scenario.importRecords([record])
+            try await scenario.startDaemon()
+            let stopped = try await scenario.waitFor(record.id, "attention")
+            #expect(stopped.attempts.map(\.state) == ["unknown"])
+            try await scenario.waitForAlert("reconciliation_drift", record.id)
+            // Settled by an operator who checked the PSP's back office: then captured, once.
+            let resolved = try await scenario.ctl(
+                "resolve", record.id, "--not-landed", "--note", "not in the back office")
+            #expect(resolved.status == 0, "\(resolved)")
+            try await scenario.waitFor(record.id, "captured")
+            let entries = try await scenario.ledger().entries(for: record.payment)
+            #expect(entries.count == 2, "the 500 and the capture after the operator's word")
+            #expect(entries.filter(\.applied).count == 1)
+        }
+    }
+
     @Test("failed attempts the PSP lists count toward the lock guard: the daemon stops before the fifth")
     func listedFailures() async throws {
         try await withScenario("payment-orders-listed-failures") { scenario in
