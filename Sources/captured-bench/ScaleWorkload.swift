@@ -13,8 +13,9 @@ struct ScaleWorkload {
     let workspace: Workspace
     let sizes: Bench.Sizes
     let report: Report
-    /// Every PSP's budget: 5,000,000 open over 24 h need 58 reads a second, 29 per PSP.
-    let requestsPerSecond = 50
+    /// Every PSP's budget: 5,000,000 open over 24 h need 58 reads a second, 29 per PSP; a Swedbank
+    /// Pay card payment's read is two requests (the payment, its captures): 58 requests a second.
+    let requestsPerSecond = 100
     let maxAge = Duration.seconds(24 * 3600)
 
     func run() async throws {
