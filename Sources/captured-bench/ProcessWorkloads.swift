@@ -103,29 +103,9 @@ struct IdleWorkload {
     func run(large: String) throws {
         say("\n== idle daemon: \(thousands(sizes.imported)) open, \(sizes.idleSeconds) s ==")
         let config = try workspace.config("idle", database: large)
-        let notify = try NotifySocket(directory: workspace.directory)
-        let log = "\(workspace.directory)/idle.log"
-        let started = ContinuousClock.now
-        let daemon = try ChildProcess.spawn(
-            workspace.captured, ["run", "--config", config], environment: ["NOTIFY_SOCKET": notify.path],
-            output: log)
-        defer {
-            daemon.signal(SIGTERM)
-            _ = try? daemon.wait(started: started)
-        }
-        guard notify.waitForReady(timeout: .seconds(60)) else {
-            throw BenchError("captured never said READY=1; see \(log)")
-        }
-        notify.drain()
-        Thread.sleep(forTimeInterval: 3)  // let the first passes of every service run
-        let cpuBefore = try daemon.cpuTime()
-        let windowStart = ContinuousClock.now
-        Thread.sleep(forTimeInterval: Double(sizes.idleSeconds))
-        let cpuAfter = try daemon.cpuTime()
-        let window = ContinuousClock.now - windowStart
-        let rss = try daemon.memory("VmRSS")
-        let peak = try daemon.memory("VmHWM")
-        let share = (cpuAfter - cpuBefore).seconds / window.seconds * 100
+        let rest = try workspace.atRest(
+            config: config, log: "\(workspace.directory)/idle.log", settle: 3, seconds: sizes.idleSeconds)
+        let (share, window, rss, peak) = (rest.cpuShare, rest.window, rest.rss, rest.peak)
         report.add(
             "idle", "idle CPU \(format(share, 2))% of a core over \(format(window.seconds, 0)) s",
             bar: "< 1%", passed: share < 1)
@@ -174,5 +154,50 @@ struct RecoveryWorkload {
             "recovery",
             "restart to READY=1 with \(thousands(sizes.inFlight)) in flight: \(format(time, 2)) s (median of 3; \(thousands(recovered)) attempts marked unknown)",
             bar: "< 2 s", passed: time < 2 && recovered == sizes.inFlight)
+    }
+}
+
+/// What `captured run` used over a window at rest.
+struct RestWindow {
+    /// CPU time over the window, in percent of one core.
+    var cpuShare: Double
+    var window: Duration
+    /// Resident and peak resident set size at the window's end, bytes.
+    var rss: Int
+    var peak: Int
+}
+
+extension Workspace {
+    /// Starts `captured run --config config`, waits for READY=1 and then `settle` seconds (the first
+    /// passes of every service), and measures its CPU over `seconds`. `beforeWindow` runs as the
+    /// window opens, `afterWindow` as it closes, both while the daemon runs; it is stopped after.
+    func atRest(
+        config: String, log: String, settle: Double, seconds: Int, readyTimeout: Duration = .seconds(120),
+        beforeWindow: () throws -> Void = {}, afterWindow: () throws -> Void = {}
+    ) throws -> RestWindow {
+        let notify = try NotifySocket(directory: directory)
+        let started = ContinuousClock.now
+        let daemon = try ChildProcess.spawn(
+            captured, ["run", "--config", config], environment: ["NOTIFY_SOCKET": notify.path], output: log)
+        defer {
+            daemon.signal(SIGTERM)
+            _ = try? daemon.wait(started: started)
+        }
+        guard notify.waitForReady(timeout: readyTimeout) else {
+            throw BenchError("captured never said READY=1; see \(log)")
+        }
+        notify.drain()
+        Thread.sleep(forTimeInterval: settle)
+        let cpuBefore = try daemon.cpuTime()
+        try beforeWindow()
+        let windowStart = ContinuousClock.now
+        Thread.sleep(forTimeInterval: Double(seconds))
+        let cpuAfter = try daemon.cpuTime()
+        let window = ContinuousClock.now - windowStart
+        let measured = RestWindow(
+            cpuShare: (cpuAfter - cpuBefore).seconds / window.seconds * 100, window: window,
+            rss: try daemon.memory("VmRSS"), peak: try daemon.memory("VmHWM"))
+        try afterWindow()
+        return measured
     }
 }

@@ -63,41 +63,31 @@ struct ScaleWorkload {
                 reconcile: { max_age: 24h }
                 \(try workspace.pspSection(simulator, requestsPerSecond: requestsPerSecond))
                 """)
-        let notify = try NotifySocket(directory: workspace.directory)
-        let log = "\(workspace.directory)/scale.log"
-        let started = ContinuousClock.now
-        let daemon = try ChildProcess.spawn(
-            workspace.captured, ["run", "--config", config], environment: ["NOTIFY_SOCKET": notify.path],
-            output: log)
-        defer {
-            daemon.signal(SIGTERM)
-            _ = try? daemon.wait(started: started)
-        }
-        guard notify.waitForReady(timeout: .seconds(120)) else {
-            throw BenchError("captured never said READY=1; see \(log)")
-        }
-        notify.drain()
-        Thread.sleep(forTimeInterval: 5)  // the first passes of every service, the first page of reads
-        let cpuBefore = try daemon.cpuTime()
-        let requestsBefore = simulator.state.requests.get
-        let wallBefore = SystemWallClock().now()
-        let windowStart = ContinuousClock.now
-        Thread.sleep(forTimeInterval: Double(sizes.idleSeconds))
-        let cpuAfter = try daemon.cpuTime()
-        let requests = simulator.state.requests.get - requestsBefore
-        let window = ContinuousClock.now - windowStart
-        let wallAfter = SystemWallClock().now()
-        let rss = try daemon.memory("VmRSS")
-        let peak = try daemon.memory("VmHWM")
-        // Authorizations read in the window, as the daemon stored them (`last_read_at`, when the
-        // answer came): a page's reads are stored when the page ends, up to 5 s later.
-        Thread.sleep(forTimeInterval: 6)
-        let reads = try DatabaseQueue(path: database).read { db in
-            try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM authorization WHERE last_read_at >= ? AND last_read_at < ?",
-                arguments: [wallBefore.millisecondsSinceEpoch, wallAfter.millisecondsSinceEpoch]) ?? 0
-        }
-        let share = (cpuAfter - cpuBefore).seconds / window.seconds * 100
+        var requestsBefore = 0
+        var requests = 0
+        var wallBefore = SystemWallClock().now()
+        var reads = 0
+        let rest = try workspace.atRest(
+            config: config, log: "\(workspace.directory)/scale.log", settle: 5, seconds: sizes.idleSeconds,
+            beforeWindow: {
+                requestsBefore = simulator.state.requests.get
+                wallBefore = SystemWallClock().now()
+            },
+            afterWindow: {
+                requests = simulator.state.requests.get - requestsBefore
+                let wallAfter = SystemWallClock().now()
+                // Authorizations read in the window, as the daemon stored them (`last_read_at`, when
+                // the answer came): a page's reads are stored when the page ends, up to 5 s later.
+                Thread.sleep(forTimeInterval: 6)
+                reads = try DatabaseQueue(path: database).read { db in
+                    try Int.fetchOne(
+                        db,
+                        sql:
+                            "SELECT COUNT(*) FROM authorization WHERE last_read_at >= ? AND last_read_at < ?",
+                        arguments: [wallBefore.millisecondsSinceEpoch, wallAfter.millisecondsSinceEpoch]) ?? 0
+                }
+            })
+        let (share, window, rss, peak) = (rest.cpuShare, rest.window, rest.rss, rest.peak)
         let perSecond = Double(reads) / window.seconds
         let needed = Double(count) / maxAge.seconds
         // The pace: a tenth more than needed (to catch up after urgent reads), at least one a second.
