@@ -116,6 +116,26 @@ let package = Package(
         // The status report and one authorization, rendered for people and scripts.
         .target(name: "CaptureReports", dependencies: ["CaptureCore"]),
 
+        // What capturectl and the shop API both do (register, capture, skip, retry, show, status):
+        // one implementation, so that the two cannot disagree.
+        .target(
+            name: "CaptureCommands",
+            dependencies: ["CaptureCore", "CaptureStore", "CaptureConfig", "CaptureReports"]
+        ),
+        // The shop API: HTTP + JSON on a Unix socket or TCP, scoped tokens, problem+json, OpenAPI.
+        .target(
+            name: "CaptureAPI",
+            dependencies: [
+                "CaptureCore", "CaptureStore", "CaptureConfig", "CaptureReports", "CaptureCommands",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The services and the one function that builds the ServiceGroup.
         .target(
             name: "CaptureDaemon",
@@ -125,6 +145,7 @@ let package = Package(
                 "PSP",
                 "CaptureConfig",
                 "CaptureLogging",
+                "CaptureAPI",
                 "SystemdNotify",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -146,6 +167,7 @@ let package = Package(
         .executableTarget(
             name: "capturectl",
             dependencies: [
+                "CaptureCommands",
                 "CaptureCore",
                 "CaptureStore",
                 "CaptureConfig",
@@ -214,6 +236,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CaptureConfigTests", dependencies: ["CaptureConfig", "CaptureCore"]),
+        .testTarget(
+            name: "CaptureAPITests",
+            dependencies: [
+                "CaptureAPI", "CaptureCommands", "CaptureConfig", "CaptureCore", "CaptureStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
         .testTarget(

@@ -23,6 +23,8 @@ public struct CaptureConfiguration: Sendable {
     public var expiryRules: [ExpiryTable.Rule]
     public var bambora: Bambora?
     public var swedbankPay: SwedbankPay?
+    /// The shop API (`api:`); listens nowhere unless `api.listen` names an address.
+    public var api = API()
     /// The file this was read from; nil when built-in defaults and the environment were used alone.
     public var configurationFile: String?
 

@@ -18,6 +18,10 @@ struct Settings {
     var values: [String: Value] = [:]
     var expiry: [ExpiryEntry] = []
     var expiryGiven = false
+    /// `api.listen` entries, each with where it came from.
+    var apiListen: [Value] = []
+    /// `api.tokens` entries: their fields, and where each entry came from.
+    var apiTokens: [ExpiryEntry] = []
 
     init(path: String) { self.path = path }
 
@@ -35,6 +39,10 @@ struct Settings {
             let key = prefix.isEmpty ? name : "\(prefix).\(name)"
             if key == "expiry" {
                 try readExpiry(value)
+            } else if key == "api.listen" {
+                try readAPIListen(value)
+            } else if key == "api.tokens" {
+                try readAPITokens(value)
             } else if let nested = value.mapping {
                 guard ConfigurationKeys.isSection(key) else {
                     throw ConfigurationError(
@@ -116,6 +124,10 @@ struct Settings {
             let source = "environment \(name)"
             if key == "expiry" {
                 try readExpiryEnvironment(text, source: source)
+            } else if key == "api.listen" {
+                apiListen = text.split(separator: ",").map { Value(text: String($0), source: source) }
+            } else if key == "api.tokens" {
+                try readAPITokensEnvironment(text, source: source)
             } else {
                 values[key] = Value(text: text, source: source)
             }

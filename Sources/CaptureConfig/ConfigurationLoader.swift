@@ -76,6 +76,7 @@ enum ConfigurationKeys {
         "psp.swedbankpay.api_url", "psp.swedbankpay.token_file", "psp.swedbankpay.max_automatic_attempts",
         "psp.swedbankpay.timeout", "psp.swedbankpay.payee_reference", "psp.swedbankpay.requests_per_second",
         "psp.swedbankpay.payment_order_version",
+        "api.listen", "api.tokens", "api.max_body",
     ]
 
     static func environmentName(_ key: String) -> String {

@@ -73,7 +73,8 @@ extension Settings {
             alertRepeatInterval: try duration("alerts.repeat_interval", default: "1h", minimum: .seconds(1)),
             expiryRules: try expiryRules(),
             bambora: bambora,
-            swedbankPay: swedbankPay)
+            swedbankPay: swedbankPay,
+            api: try api())
     }
 
     func error(_ key: String, _ problem: String) -> ConfigurationError {

@@ -1,3 +1,4 @@
+import CaptureAPI
 import CaptureConfig
 import CaptureCore
 import CaptureStore
@@ -14,12 +15,15 @@ public struct CaptureDaemon: Sendable {
     public let clock: any WallClock
     public let notifier: SystemdNotifier
     public let logger: Logger
+    /// The shop API's tokens, read from their files (`api.tokens`); served only when `api.listen` is set.
+    public let apiTokens: [APIToken]
 
     public init(
         configuration: CaptureConfiguration, providers: PaymentProviders,
         clock: any WallClock = SystemWallClock(),
-        notifier: SystemdNotifier = SystemdNotifier(), logger: Logger
+        notifier: SystemdNotifier = SystemdNotifier(), apiTokens: [APIToken] = [], logger: Logger
     ) {
+        self.apiTokens = apiTokens
         self.configuration = configuration
         self.providers = providers
         self.clock = clock
@@ -93,9 +97,17 @@ public struct CaptureDaemon: Sendable {
                 alerts: alerts),
             heartbeat,
         ]
+        // The shop API, when `api.listen` names an address: one HTTP server per address.
+        let clock = clock
+        let api = ShopAPI(
+            database: database, configuration: configuration, tokens: apiTokens, now: { clock.now() },
+            logger: logger
+        ).services()
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                services: (services + api).map {
+                    ServiceGroupConfiguration.ServiceConfiguration(service: $0)
+                },
                 gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
 
         // READY=1 comes from the heartbeat once the group runs: only then are SIGTERM and SIGINT

@@ -3,6 +3,12 @@ import GRDB
 
 /// What happened to one registered draft.
 public enum RegistrationOutcome: Hashable, Sendable {
+    /// Whether the id was registered with other fields.
+    public var isConflict: Bool {
+        if case .conflict = self { return true }
+        return false
+    }
+
     /// Stored, with warnings about what the shop may not have meant.
     case registered(warnings: [String])
     /// Already registered with identical fields: nothing to do (a shop may resend).
@@ -26,11 +32,37 @@ extension CaptureDatabase {
     }
 
     /// Registers drafts prepared beforehand (see `PreparedRegistrations`), as `register(_:rules:actor:now:)`.
-    public func register(_ prepared: PreparedRegistrations, actor: Actor) throws(StoreError)
+    ///
+    /// With `allOrNothing` (the shop API's batches), a conflict with a stored id rolls the whole
+    /// transaction back: the outcomes are returned as they would have been, and nothing is stored.
+    public func register(_ prepared: PreparedRegistrations, actor: Actor, allOrNothing: Bool = false)
+        throws(StoreError) -> [RegistrationOutcome]
+    {
+        do {
+            return try pool.write { db in
+                let outcomes = try Self.register(db, prepared, actor: actor)
+                if allOrNothing, outcomes.contains(where: \.isConflict) {
+                    throw RolledBack(outcomes: outcomes)
+                }
+                return outcomes
+            }
+        } catch let rolledBack as RolledBack {
+            return rolledBack.outcomes
+        } catch {
+            throw StoreError.from(error, path: path)
+        }
+    }
+
+    /// Thrown out of a registration transaction to roll it back, carrying what it found.
+    private struct RolledBack: Error {
+        var outcomes: [RegistrationOutcome]
+    }
+
+    private static func register(_ db: Database, _ prepared: PreparedRegistrations, actor: Actor) throws
         -> [RegistrationOutcome]
     {
         let now = prepared.now
-        return try write { db in
+        do {
             var head = try AuditLog.Head.read(db)
             let batchSeq: Int64? = prepared.items.count > 1 ? head.seq + 1 : nil
             let firstRegistration =

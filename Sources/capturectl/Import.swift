@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaptureCommands
 import CaptureConfig
 import CaptureCore
 import CaptureStore
@@ -291,7 +292,7 @@ struct Add: ParsableCommand {
             }
             let database = try openDatabase(configuration, mode: .migrate)
             let outcome = try database.register(
-                [draft], rules: configuration.registrationRules, actor: currentActor(), now: now())
+                [draft], configuration: configuration, actor: currentActor(), now: now())
             switch outcome.first {
             case .registered(let warnings)?:
                 for warning in warnings { printError("capturectl: warning: \(warning)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaptureCommands
 import CaptureConfig
 import CaptureCore
 import CaptureStore
@@ -16,12 +17,9 @@ struct Capture: ParsableCommand {
         try reporting {
             let configuration = try options.load()
             let database = try openDatabase(configuration, mode: .migrateExisting)
-            let updated = try database.apply(
-                event: "capture_requested", to: id, actor: currentActor(), now: now()
-            ) {
-                (authorization: inout Authorization) throws(CommandError) in
-                try authorization.requestCapture(amount: amount, now: now())
-            }
+            let updated = try database.perform(
+                .capture(amount: amount), on: id, configuration: configuration, actor: currentActor(),
+                now: now())
             let money = Money(minorUnits: updated.requestedAmount ?? 0, currency: updated.amount.currency)
             print(
                 "\(id): capture of \(money) requested; the daemon will attempt it within \(configuration.scheduler.pollInterval.text)"
@@ -41,10 +39,9 @@ struct Skip: ParsableCommand {
         try reporting {
             let configuration = try options.load()
             let database = try openDatabase(configuration, mode: .migrateExisting)
-            try database.apply(event: "skipped", to: id, actor: currentActor(), now: now()) {
-                (authorization: inout Authorization) throws(CommandError) in
-                try authorization.skip(reason: reason, now: now())
-            }
+            try database.perform(
+                .skip(reason: reason), on: id, configuration: configuration, actor: currentActor(), now: now()
+            )
             print("\(id): skipped; it will not be captured")
         }
     }
@@ -96,10 +93,7 @@ struct Retry: ParsableCommand {
     private func grant(_ id: String, _ configuration: CaptureConfiguration, _ database: CaptureDatabase)
         throws
     {
-        try database.apply(event: "retry_granted", to: id, actor: currentActor(), now: now()) {
-            (authorization: inout Authorization) throws(CommandError) in
-            try authorization.grantRetry(budget: configuration.budget(for: authorization.psp), now: now())
-        }
+        try database.perform(.retry, on: id, configuration: configuration, actor: currentActor(), now: now())
     }
 
     private func retryAll(

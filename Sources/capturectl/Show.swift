@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaptureCommands
 import CaptureConfig
 import CaptureCore
 import CaptureReports
@@ -20,10 +21,11 @@ struct Show: ParsableCommand {
             guard let record = try database.record(id: id) else {
                 throw Failure("no authorization with id \"\(id)\"", exitCode: .failure)
             }
-            let view = AuthorizationView(record.authorization, attempts: record.attempts, audit: record.audit)
             if json {
-                print(encodeJSON(view.json))
+                print(Views.authorizationJSON(record))
             } else {
+                let view = AuthorizationView(
+                    record.authorization, attempts: record.attempts, audit: record.audit)
                 print(view.text(now: now()))
             }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaptureCommands
 import CaptureConfig
 import CaptureCore
 import CaptureReports
@@ -17,16 +18,7 @@ struct Status: ParsableCommand {
         do {
             let configuration = try options.load()
             let database = try openDatabase(configuration, mode: .existing)
-            report = try database.status(
-                now: now(), warnBefore: configuration.warnBefore,
-                reconcileInterval: configuration.reconcileInterval,
-                pollInterval: configuration.scheduler.pollInterval,
-                psps: Set(
-                    [
-                        configuration.bambora.map { _ in .bambora },
-                        configuration.swedbankPay.map { _ in .swedbankpay },
-                    ]
-                    .compactMap { $0 }))
+            report = try database.status(configuration: configuration, now: now())
         } catch {
             // Whatever stops us from reading the database is UNKNOWN to a monitoring probe.
             let message = (error as? Failure)?.message ?? String(describing: error)
@@ -38,7 +30,7 @@ struct Status: ParsableCommand {
             throw ExitCode(3)
         }
         let health = report.health
-        print(json ? encodeJSON(StatusView.json(report)) : StatusView.text(report))
+        print(json ? Views.statusJSON(report) : StatusView.text(report))
         if health.level != .ok { throw ExitCode(Int32(health.level.rawValue)) }
     }
 }

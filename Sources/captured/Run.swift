@@ -28,11 +28,13 @@ struct Run: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let configuration: CaptureConfiguration
         let secrets: PSPSecrets
+        let apiTokens: [APIToken]
         let level: Logger.Level
         let format: LogFormat
         do {
             configuration = try ConfigurationLoader.load(explicitPath: config, environment: environment)
             secrets = try configuration.readSecrets(environment: environment)
+            apiTokens = try configuration.readAPITokens(environment: environment)
             level = try Logger.Level(configuration: configuration.log.level)
             format = try LogFormat(configuration: configuration.log.format)
         } catch {
@@ -41,14 +43,15 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let redaction = CaptureLoggingSystem.bootstrap(
-            level: level, format: format, secrets: secrets.all, environment: environment)
+            level: level, format: format, secrets: secrets.all + apiTokens.map(\.value),
+            environment: environment)
         let logger = Logger(label: "captured")
         let daemon = CaptureDaemon(
             configuration: configuration,
             providers: PaymentProviders.make(
                 configuration: configuration, secrets: secrets, logger: logger,
                 registerSecret: { redaction.register($0) }),
-            logger: logger)
+            apiTokens: apiTokens, logger: logger)
         do {
             try await daemon.run()
         } catch let error as DaemonLock.Failure {

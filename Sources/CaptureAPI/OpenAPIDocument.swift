@@ -1,0 +1,970 @@
+/// The OpenAPI 3.1 document of the shop API, served at `/openapi.json`: embedded in the binary (an
+/// installed `captured` has no resource bundle beside it). A test proves that it lists exactly the
+/// routes the router registers, with the same methods; `curl --unix-socket SOCKET
+/// http://localhost/openapi.json` prints it for client generators.
+public enum OpenAPIDocument {
+    public static var bytes: [UInt8] { Array(text.utf8) }
+
+    public static let text = #"""
+        {
+          "openapi": "3.1.0",
+          "info": {
+            "title": "captured shop API",
+            "version": "1",
+            "description": "Register authorizations, ask for captures and read their state. Every route but /healthz and /openapi.json needs `Authorization: Bearer <token>` with the scope named in its description. Errors are application/problem+json."
+          },
+          "components": {
+            "securitySchemes": {
+              "bearer": {
+                "type": "http",
+                "scheme": "bearer"
+              }
+            },
+            "schemas": {
+              "Problem": {
+                "type": "object",
+                "required": [
+                  "type",
+                  "title",
+                  "status",
+                  "detail"
+                ],
+                "properties": {
+                  "type": {
+                    "type": "string"
+                  },
+                  "title": {
+                    "type": "string"
+                  },
+                  "status": {
+                    "type": "integer"
+                  },
+                  "detail": {
+                    "type": "string"
+                  },
+                  "errors": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "required": [
+                        "field",
+                        "message"
+                      ],
+                      "properties": {
+                        "index": {
+                          "type": "integer",
+                          "minimum": 0
+                        },
+                        "field": {
+                          "type": "string"
+                        },
+                        "message": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  }
+                }
+              },
+              "ImportRecord": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "psp",
+                  "payment",
+                  "amount",
+                  "currency",
+                  "authorized_at"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 128
+                  },
+                  "psp": {
+                    "enum": [
+                      "bambora",
+                      "swedbankpay"
+                    ]
+                  },
+                  "payment": {
+                    "type": "string"
+                  },
+                  "amount": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "vat_amount": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "currency": {
+                    "type": "string",
+                    "pattern": "^[A-Z]{3}$"
+                  },
+                  "authorized_at": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "expires_at": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "scheme": {
+                    "type": "string"
+                  },
+                  "initiator": {
+                    "enum": [
+                      "customer",
+                      "merchant"
+                    ]
+                  },
+                  "capture": {
+                    "type": "string"
+                  },
+                  "description": {
+                    "type": "string",
+                    "maxLength": 40
+                  },
+                  "merchant": {
+                    "type": "string"
+                  },
+                  "order_items": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    },
+                    "maxItems": 1000
+                  }
+                }
+              },
+              "Authorization": {
+                "type": "object",
+                "description": "As `capturectl show ID --json`: every field of PRODUCT.md, absent values null.",
+                "required": [
+                  "id",
+                  "psp",
+                  "payment",
+                  "state",
+                  "amount",
+                  "captured_amount",
+                  "currency",
+                  "attempts",
+                  "audit"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string"
+                  },
+                  "psp": {
+                    "type": "string"
+                  },
+                  "payment": {
+                    "type": "string"
+                  },
+                  "state": {
+                    "type": "string"
+                  },
+                  "amount": {
+                    "type": "integer"
+                  },
+                  "captured_amount": {
+                    "type": "integer"
+                  },
+                  "currency": {
+                    "type": "string"
+                  },
+                  "attempts": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    }
+                  },
+                  "audit": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    }
+                  }
+                }
+              },
+              "RegistrationResults": {
+                "type": "object",
+                "required": [
+                  "registered",
+                  "unchanged",
+                  "results"
+                ],
+                "properties": {
+                  "registered": {
+                    "type": "integer"
+                  },
+                  "unchanged": {
+                    "type": "integer"
+                  },
+                  "results": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "required": [
+                        "id",
+                        "result",
+                        "warnings"
+                      ],
+                      "properties": {
+                        "id": {
+                          "type": "string"
+                        },
+                        "result": {
+                          "enum": [
+                            "registered",
+                            "unchanged"
+                          ]
+                        },
+                        "warnings": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              },
+              "Status": {
+                "type": "object",
+                "description": "As `capturectl status --json`.",
+                "required": [
+                  "status",
+                  "reasons",
+                  "counts"
+                ],
+                "properties": {
+                  "status": {
+                    "enum": [
+                      "OK",
+                      "WARNING",
+                      "CRITICAL",
+                      "UNKNOWN"
+                    ]
+                  },
+                  "reasons": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "counts": {
+                    "type": "object"
+                  }
+                }
+              }
+            }
+          },
+          "paths": {
+            "/v1/authorizations": {
+              "post": {
+                "summary": "Register one import record, or an array of up to 1000 (all or nothing). Scope: register.",
+                "security": [
+                  {
+                    "bearer": []
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "oneOf": [
+                          {
+                            "$ref": "#/components/schemas/ImportRecord"
+                          },
+                          {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 1000,
+                            "items": {
+                              "$ref": "#/components/schemas/ImportRecord"
+                            }
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "Stored (for an array: at least one stored). One record: the authorization as `capturectl show --json`; an array: the results.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "oneOf": [
+                            {
+                              "$ref": "#/components/schemas/Authorization"
+                            },
+                            {
+                              "$ref": "#/components/schemas/RegistrationResults"
+                            }
+                          ]
+                        }
+                      }
+                    }
+                  },
+                  "200": {
+                    "description": "Identical resend: nothing changed.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "oneOf": [
+                            {
+                              "$ref": "#/components/schemas/Authorization"
+                            },
+                            {
+                              "$ref": "#/components/schemas/RegistrationResults"
+                            }
+                          ]
+                        }
+                      }
+                    }
+                  },
+                  "409": {
+                    "description": "An id is registered with other fields; nothing stored; errors name the fields (and index)",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "422": {
+                    "description": "Invalid records; nothing stored; errors name each bad field (and index)",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "description": "No known token",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "The token lacks the scope",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "413": {
+                    "description": "The body is larger than api.max_body",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The database does not answer",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/v1/authorizations/{id}": {
+              "get": {
+                "summary": "One authorization, exactly as `capturectl show ID --json`. Scope: read.",
+                "security": [
+                  {
+                    "bearer": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 128
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The authorization, exactly as `capturectl show ID --json`",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Authorization"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No authorization with that id",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "description": "No known token",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "The token lacks the scope",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The database does not answer",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/v1/authorizations/{id}/capture": {
+              "post": {
+                "summary": "Capture now, all that remains or `amount`; the daemon executes it. Scope: capture.",
+                "security": [
+                  {
+                    "bearer": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 128
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": false,
+                    "description": "A repeat with the same key and body replays the first answer (status and body) and does nothing more; the same key with another body is 422. Keys are per token.",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "properties": {
+                          "amount": {
+                            "type": "integer",
+                            "minimum": 1
+                          }
+                        }
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "Capture requested",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Authorization"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No authorization with that id",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "409": {
+                    "description": "Refused in the authorization's state",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "422": {
+                    "description": "Invalid body or Idempotency-Key reused",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "description": "No known token",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "The token lacks the scope",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "413": {
+                    "description": "The body is larger than api.max_body",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The database does not answer",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/v1/authorizations/{id}/skip": {
+              "post": {
+                "summary": "Do not capture; stop tracking it. Scope: capture.",
+                "security": [
+                  {
+                    "bearer": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 128
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": false,
+                    "description": "A repeat with the same key and body replays the first answer (status and body) and does nothing more; the same key with another body is 422. Keys are per token.",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": [
+                          "reason"
+                        ],
+                        "properties": {
+                          "reason": {
+                            "type": "string",
+                            "minLength": 1
+                          }
+                        }
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "Skipped",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Authorization"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No authorization with that id",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "409": {
+                    "description": "Refused in the authorization's state",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "422": {
+                    "description": "Invalid body or Idempotency-Key reused",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "description": "No known token",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "The token lacks the scope",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "413": {
+                    "description": "The body is larger than api.max_body",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The database does not answer",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/v1/authorizations/{id}/retry": {
+              "post": {
+                "summary": "One more attempt for an authorization in attention. Scope: capture.",
+                "security": [
+                  {
+                    "bearer": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 128
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": false,
+                    "description": "A repeat with the same key and body replays the first answer (status and body) and does nothing more; the same key with another body is 422. Keys are per token.",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "properties": {}
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "Attempt granted",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Authorization"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No authorization with that id",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "409": {
+                    "description": "Refused in the authorization's state",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "422": {
+                    "description": "Invalid body or Idempotency-Key reused",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "description": "No known token",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "The token lacks the scope",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "413": {
+                    "description": "The body is larger than api.max_body",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The database does not answer",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/v1/status": {
+              "get": {
+                "summary": "Exactly `capturectl status --json`; 200 whatever the health. Scope: read.",
+                "security": [
+                  {
+                    "bearer": []
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The status",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Status"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "description": "No known token",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "The token lacks the scope",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The database does not answer",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/healthz": {
+              "get": {
+                "summary": "200 while the daemon runs and its database answers, else 503. No token.",
+                "security": [],
+                "responses": {
+                  "200": {
+                    "description": "Healthy",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object",
+                          "properties": {
+                            "status": {
+                              "const": "ok"
+                            }
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The database does not answer",
+                    "content": {
+                      "application/problem+json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Problem"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/openapi.json": {
+              "get": {
+                "summary": "This document. No token.",
+                "security": [],
+                "responses": {
+                  "200": {
+                    "description": "The OpenAPI 3.1 document",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        """#
+}
