@@ -182,8 +182,11 @@ let package = Package(
             name: "captured-bench",
             dependencies: [
                 "CaptureCore", "CaptureStore", "CaptureConfig", "CaptureDaemon", "PSP", "PSPSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
 

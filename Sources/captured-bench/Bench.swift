@@ -27,19 +27,24 @@ struct Bench {
         var stormDue: Int
         /// (PSP latency in ms, captures) of the slow-PSP throughput runs.
         var slowPSPCaptures: [(Int, Int)]
+        /// Registrations through the shop API, and capture requests timed one at a time.
+        var apiRegistrations: Int
+        var apiCaptures: Int
 
         static let full = Sizes(
             imported: 1_000_000, importSmall: 100_000, schedulerSmall: 10_000, inFlight: 1_000,
             daemonCaptures: 4_000, bareCaptures: 4_000, sequentialCaptures: 1_000, latencyCaptures: 2_000,
             latencySequentialCaptures: 200,
             idleSeconds: 30, schedulerPasses: 200,
-            scale: [1_000_000, 5_000_000], stormDue: 1_000, slowPSPCaptures: [(50, 3_200), (200, 1_200)])
+            scale: [1_000_000, 5_000_000], stormDue: 1_000, slowPSPCaptures: [(50, 3_200), (200, 1_200)],
+            apiRegistrations: 20_000, apiCaptures: 500)
         static let quick = Sizes(
             imported: 50_000, importSmall: 10_000, schedulerSmall: 1_000, inFlight: 100,
             daemonCaptures: 600, bareCaptures: 600, sequentialCaptures: 200, latencyCaptures: 400,
             latencySequentialCaptures: 50,
             idleSeconds: 5, schedulerPasses: 50,
-            scale: [50_000], stormDue: 200, slowPSPCaptures: [(50, 400), (200, 200)])
+            scale: [50_000], stormDue: 200, slowPSPCaptures: [(50, 400), (200, 200)],
+            apiRegistrations: 2_000, apiCaptures: 100)
     }
 
     static func main() async {
@@ -58,7 +63,7 @@ struct Bench {
         if flag("--help") || flag("-h") {
             print(
                 """
-                usage: captured-bench [--quick] [--keep] [--work-dir DIR] [--only import,scheduler,status,idle,recovery,throughput,slow,storm,scale]
+                usage: captured-bench [--quick] [--keep] [--work-dir DIR] [--only import,scheduler,status,idle,recovery,throughput,slow,storm,scale,api]
                                       [--scale N,N] [--idle-seconds N]
                 Run after `swift build -c release`: it starts .build/release/capturectl and captured.
                 """)
@@ -135,6 +140,9 @@ struct Bench {
             }
             if wanted("scale") {
                 try await ScaleWorkload(workspace: workspace, sizes: sizes, report: report).run()
+            }
+            if wanted("api") {
+                try await APIWorkload(workspace: workspace, sizes: sizes, report: report).run()
             }
             say("\nfinished in \(format((ContinuousClock.now - started).seconds, 0)) s\n")
             print(report.table)
