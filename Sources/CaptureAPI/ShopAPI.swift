@@ -10,7 +10,8 @@ import ServiceLifecycle
 
 /// The shop API (PRODUCT.md, "Shop API"): register, capture, skip, retry, show and status over HTTP +
 /// JSON, each route through the same library calls as its `capturectl` command. One HTTP server per
-/// `api.listen` address, each a `Service` of the daemon's group (graceful shutdown with it).
+/// socket systemd passed (socket activation) or else per `api.listen` address, each a `Service` of
+/// the daemon's group (graceful shutdown with it).
 public struct ShopAPI: Sendable {
     let database: CaptureDatabase
     let configuration: CaptureConfiguration
@@ -36,9 +37,30 @@ public struct ShopAPI: Sendable {
         self.logger = logger
     }
 
-    /// One server per configured address; none when `api.listen` is empty.
-    public func services() -> [any Service] {
-        configuration.api.listen.map { address in
+    /// One server per socket in `inheritedSockets` (descriptors systemd passed, already bound and
+    /// listening: `api.listen` is not bound then), else one per `api.listen` address; none when both
+    /// are empty. Logs where the API listens, once.
+    public func services(inheritedSockets: [Int32] = []) -> [any Service] {
+        let channelConfiguration = HTTP1Channel.Configuration(idleTimeout: Self.idleTimeout)
+        if !inheritedSockets.isEmpty {
+            var metadata: Logger.Metadata = ["listen": "systemd", "fds": "\(inheritedSockets.count)"]
+            if !configuration.api.listen.isEmpty {
+                metadata["api.listen_unused"] =
+                    "\(configuration.api.listen.map(\.description).joined(separator: ","))"
+            }
+            logger.notice("shop API listens", metadata: metadata)
+            return inheritedSockets.map { descriptor in
+                InheritedSocketServer(
+                    descriptor: descriptor, responder: router().buildResponder(),
+                    channelConfiguration: channelConfiguration,
+                    maxConnections: Self.maxConnections, logger: logger)
+            }
+        }
+        guard !configuration.api.listen.isEmpty else { return [] }
+        logger.notice(
+            "shop API listens",
+            metadata: ["listen": "\(configuration.api.listen.map(\.description).joined(separator: ","))"])
+        return configuration.api.listen.map { address in
             let bind: BindAddress
             let socketPath: String?
             switch address {
@@ -52,7 +74,7 @@ public struct ShopAPI: Sendable {
             let logger = logger
             return Application(
                 router: router(),
-                server: .http1(configuration: HTTP1Channel.Configuration(idleTimeout: Self.idleTimeout)),
+                server: .http1(configuration: channelConfiguration),
                 configuration: ApplicationConfiguration(
                     address: bind, serverName: nil, backlog: 64,
                     availableConnectionsDelegate: MaximumAvailableConnections(Self.maxConnections)),

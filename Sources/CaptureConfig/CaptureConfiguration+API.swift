@@ -107,10 +107,24 @@ public struct APIToken: Sendable, Hashable, CustomStringConvertible {
 
 extension CaptureConfiguration {
     /// Reads every `api.tokens` file (resolved as the PSP secret files are). A missing or empty file
-    /// stops the program, naming the key (`api.tokens[1].token_file`). Nothing is read when the API
-    /// does not listen.
-    public func readAPITokens(environment: [String: String]) throws(ConfigurationError) -> [APIToken] {
-        guard api.isEnabled else { return [] }
+    /// stops the program, naming the key (`api.tokens[1].token_file`). `socketActivated`: systemd
+    /// passed sockets for the API, which then listens without `api.listen`. Tokens for an API that
+    /// listens nowhere are refused, naming `api.listen`.
+    public func readAPITokens(environment: [String: String], socketActivated: Bool = false)
+        throws(ConfigurationError) -> [APIToken]
+    {
+        guard api.isEnabled || socketActivated else {
+            guard api.tokens.isEmpty else {
+                throw ConfigurationError(
+                    key: "api.listen",
+                    problem:
+                        "names no address and systemd passed no socket (LISTEN_FDS), but api.tokens is set: "
+                        + "add an address such as unix:/run/captured/api.sock, start captured through "
+                        + "captured.socket, or remove api.tokens",
+                    source: configurationFile ?? "defaults")
+            }
+            return []
+        }
         var tokens: [APIToken] = []
         for (index, spec) in api.tokens.enumerated() {
             let value = try readSecret(

@@ -15,15 +15,21 @@ public struct CaptureDaemon: Sendable {
     public let clock: any WallClock
     public let notifier: SystemdNotifier
     public let logger: Logger
-    /// The shop API's tokens, read from their files (`api.tokens`); served only when `api.listen` is set.
+    /// The shop API's tokens, read from their files (`api.tokens`); served only when `api.listen` is
+    /// set or systemd passed sockets.
     public let apiTokens: [APIToken]
+    /// The sockets systemd passed (socket activation): the API serves on these instead of binding
+    /// `api.listen`.
+    public let socketActivation: SocketActivation?
 
     public init(
         configuration: CaptureConfiguration, providers: PaymentProviders,
         clock: any WallClock = SystemWallClock(),
-        notifier: SystemdNotifier = SystemdNotifier(), apiTokens: [APIToken] = [], logger: Logger
+        notifier: SystemdNotifier = SystemdNotifier(), apiTokens: [APIToken] = [],
+        socketActivation: SocketActivation? = nil, logger: Logger
     ) {
         self.apiTokens = apiTokens
+        self.socketActivation = socketActivation
         self.configuration = configuration
         self.providers = providers
         self.clock = clock
@@ -97,12 +103,12 @@ public struct CaptureDaemon: Sendable {
                 alerts: alerts),
             heartbeat,
         ]
-        // The shop API, when `api.listen` names an address: one HTTP server per address.
+        // The shop API: one HTTP server per socket systemd passed, else per `api.listen` address.
         let clock = clock
         let api = ShopAPI(
             database: database, configuration: configuration, tokens: apiTokens, now: { clock.now() },
             logger: logger
-        ).services()
+        ).services(inheritedSockets: socketActivation?.sockets.map(\.descriptor) ?? [])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: (services + api).map {

@@ -6,6 +6,7 @@ import CaptureLogging
 import CaptureStore
 import Foundation
 import Logging
+import SystemdNotify
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +26,14 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         EarlyTermination.install()
+        // Sockets systemd passed (captured.socket): taken first, and LISTEN_* unset, as sd_listen_fds does.
+        let socketActivation: SocketActivation?
+        do {
+            socketActivation = try SocketActivation.take()
+        } catch {
+            FileHandle.standardError.write(Data("captured: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
         let environment = ProcessInfo.processInfo.environment
         let configuration: CaptureConfiguration
         let secrets: PSPSecrets
@@ -34,7 +43,8 @@ struct Run: AsyncParsableCommand {
         do {
             configuration = try ConfigurationLoader.load(explicitPath: config, environment: environment)
             secrets = try configuration.readSecrets(environment: environment)
-            apiTokens = try configuration.readAPITokens(environment: environment)
+            apiTokens = try configuration.readAPITokens(
+                environment: environment, socketActivated: socketActivation != nil)
             level = try Logger.Level(configuration: configuration.log.level)
             format = try LogFormat(configuration: configuration.log.format)
         } catch {
@@ -51,7 +61,7 @@ struct Run: AsyncParsableCommand {
             providers: PaymentProviders.make(
                 configuration: configuration, secrets: secrets, logger: logger,
                 registerSecret: { redaction.register($0) }),
-            apiTokens: apiTokens, logger: logger)
+            apiTokens: apiTokens, socketActivation: socketActivation, logger: logger)
         do {
             try await daemon.run()
         } catch let error as DaemonLock.Failure {

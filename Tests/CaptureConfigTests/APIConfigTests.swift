@@ -82,4 +82,22 @@ struct APIConfigTests {
         #expect(tokens.map(\.value) == ["s3cret"])
         #expect(!"\(tokens)".contains("s3cret"))
     }
+    @Test func tokensNeedAListenerOrASocketFromSystemd() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "api-cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "s3cret\n".write(to: directory.appendingPathComponent("tok"), atomically: true, encoding: .utf8)
+        let configuration = try parse("api: { tokens: [{ name: shop, scopes: [read], token_file: tok }] }")
+        let environment = ["CREDENTIALS_DIRECTORY": directory.path]
+        do {
+            _ = try configuration.readAPITokens(environment: environment)
+            Issue.record("tokens with no listener were accepted")
+        } catch {
+            #expect(error.key == "api.listen")
+        }
+        let tokens = try configuration.readAPITokens(environment: environment, socketActivated: true)
+        #expect(tokens.map(\.name) == ["shop"])
+        #expect(try parse("").readAPITokens(environment: environment).isEmpty)
+    }
 }
