@@ -76,9 +76,9 @@ struct Reliability {
     }
 
     static let usage = """
-        usage: captured-reliability --quick | --full [--keep] [--only crash,input,tamper,faults,storage,clock,secrets]
-          --quick  the CI version (200 authorizations, 20 kills, 10,000 bad lines; about 3 minutes)
-          --full   2,000 authorizations, 200 kills, 12,000 bad lines, more tampering rounds
+        usage: captured-reliability --quick | --full [--keep] [--only crash,input,tamper,faults,storage,clock,api,secrets]
+          --quick  the CI version (200 authorizations, 20 kills, 10,000 bad lines, 10,000 bad API requests; about 3 minutes)
+          --full   2,000 authorizations, 200 kills, 12,000 bad lines, more tampering rounds, 30,000 bad API requests
           --keep   keep the work directory (logs, databases) even when everything passed
         Exit 0 when every invariant held, 1 when one was violated, 2 when the suite could not run.
         """
@@ -127,6 +127,7 @@ final class Suite: @unchecked Sendable {
             ("faults", "b. PSP fault matrix", { try await FaultMatrix(suite: $0).run() }),
             ("storage", "e. storage faults", { try await StorageFaults(suite: $0).run() }),
             ("clock", "f. clock jumps", { try await ClockJumps(suite: $0).run() }),
+            ("api", "h. shop API", { try await ShopAPISection(suite: $0).run() }),
             ("secrets", "g. secrets", { try await SecretScan(suite: $0).run() }),
         ]
         var reports: [SectionReport] = []

@@ -8,12 +8,17 @@ struct Scale: Sendable {
     var badLines: Int
     var validLines: Int
     var tamperRounds: Int
+    /// Section h: malformed and valid API requests, schemathesis examples per operation.
+    var apiBad = 10_000
+    var apiValid = 600
+    var fuzzExamples = 20
 
     static let quick = Scale(
         name: "quick", authorizations: 200, kills: 20, badLines: 10_000, validLines: 1_000, tamperRounds: 3)
     static let full = Scale(
-        name: "full", authorizations: 2_000, kills: 200, badLines: 12_000, validLines: 3_000, tamperRounds: 10
-    )
+        name: "full", authorizations: 2_000, kills: 200, badLines: 12_000, validLines: 3_000,
+        tamperRounds: 10,
+        apiBad: 30_000, apiValid: 2_000, fuzzExamples: 100)
 }
 
 /// One section's figures and the invariants it found violated.
@@ -49,6 +54,7 @@ struct Totals {
     var locks = 0
     var recordsLost = 0
     var ctlCommands = 0
+    var apiRequests = 0
     /// Cases that ended in a documented shortfall of the daemon (see the section's notes).
 }
 
@@ -69,6 +75,7 @@ enum Printer {
         lines.append("| faults injected | \(totals.faultsInjected) |")
         lines.append("| bad inputs tried | \(totals.badInputs) |")
         lines.append("| capturectl commands | \(totals.ctlCommands) |")
+        lines.append("| shop API requests | \(totals.apiRequests) |")
         lines.append("| double captures | \(totals.doubleCaptures) |")
         lines.append("| locks | \(totals.locks) |")
         lines.append("| records lost | \(totals.recordsLost) |")
