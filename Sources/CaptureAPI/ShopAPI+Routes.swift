@@ -6,6 +6,7 @@ import CaptureStore
 import Crypto
 import Foundation
 import Hummingbird
+import NIOCore
 
 extension ShopAPI {
     /// Every route of the slice shipped so far; `OpenAPIDocument` documents exactly these.
@@ -65,6 +66,9 @@ extension ShopAPI {
             let buffer = try await request.body.collect(upTo: limit)
             return Array(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw Problem.tooLarge(limit)
+        } catch is NIOTooManyBytesError {
+            // A chunked body (no Content-Length) over the limit.
             throw Problem.tooLarge(limit)
         }
     }
