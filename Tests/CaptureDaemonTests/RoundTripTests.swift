@@ -44,9 +44,25 @@ struct RoundTripTests {
 
             // PSP.md: find the operation, don't build the URL — a GET of the payment, then a POST to
             // the href of its create-capture operation, for a first attempt as for a retry.
+            // A reconciliation read (the payment, then its captures) may come in between when the
+            // daemon is slow to start on a loaded machine: it is not the capture's.
+            func withoutReconciliationReads(_ lines: [String], _ payment: String) -> [String] {
+                var kept: [String] = []
+                for line in lines {
+                    if line == "GET \(payment)/captures", kept.last == "GET \(payment)" {
+                        kept.removeLast()
+                    } else {
+                        kept.append(line)
+                    }
+                }
+                return kept
+            }
             let log = simulator.state.requests.log
-            #expect(log.filter { $0.contains(fresh) } == ["GET \(fresh)", "POST \(fresh)/captures"])
-            let retried = log.filter { $0.contains(refusedOnce) }
+            #expect(
+                withoutReconciliationReads(log.filter { $0.contains(fresh) }, fresh) == [
+                    "GET \(fresh)", "POST \(fresh)/captures",
+                ])
+            let retried = withoutReconciliationReads(log.filter { $0.contains(refusedOnce) }, refusedOnce)
             let posts = retried.indices.filter { retried[$0].hasPrefix("POST") }
             #expect(posts.count == 2)
             #expect(posts.allSatisfy { $0 > 0 && retried[$0 - 1] == "GET \(refusedOnce)" }, "\(retried)")
