@@ -47,13 +47,20 @@ struct SetupError: Error, CustomStringConvertible {
 }
 
 /// A child process with stdout and stderr redirected to files.
+///
+/// Spawned with `posix_spawn`, not Foundation's `Process`: on Linux, `Process.run()` reads
+/// `/proc/self/fd` with a 256-byte copy of each `dirent` and crashes now and then when a record ends
+/// at an unmapped page (swift-corelibs-foundation #5472; seen in CI's full test run). Every
+/// descriptor above 2 is closed in the child, as `Process` does, so that no test's socket or lock
+/// file is held by a daemon.
 final class ChildProcess: @unchecked Sendable {
     let name: String
     let stdoutURL: URL
     let stderrURL: URL
-    private let process = Process()
-    // Kept open for the child's lifetime; FileHandle closes them when this object goes away.
-    private let handles: [FileHandle]
+    let pid: Int32
+    private let lock = NSLock()
+    /// The exit code (or 128 + the signal), once reaped.
+    private var exitCode: Int32?
 
     /// The environment children start from: the test's own, without anything that would change
     /// what the daemon does (configuration overrides, systemd's variables).
@@ -70,19 +77,55 @@ final class ChildProcess: @unchecked Sendable {
         name = executable.lastPathComponent
         stdoutURL = stdout
         stderrURL = stderr
-        for url in [stdout, stderr] where !FileManager.default.fileExists(atPath: url.path) {
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard Self.addCloseFrom(&actions, 3) == 0 else {
+            throw SetupError("posix_spawn_file_actions_addclosefrom_np failed")
         }
-        let out = try FileHandle(forWritingTo: stdout)
-        let err = try FileHandle(forWritingTo: stderr)
-        handles = [out, err]
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = Self.baseEnvironment.merging(environment) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let argv = [executable.path] + arguments
+        let envp = Self.baseEnvironment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let result = spawnWithCStrings(argv) { argvPointers in
+            spawnWithCStrings(envp) { envpPointers in
+                posix_spawn(&pid, executable.path, &actions, nil, argvPointers, envpPointers)
+            }
+        }
+        guard result == 0 else {
+            throw SetupError("cannot start \(executable.path): \(String(cString: strerror(result)))")
+        }
+        self.pid = pid
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which the Glibc module
+    /// does not import.
+    private static let addCloseFrom:
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
+            guard
+                let symbol = dlsym(
+                    UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+            else {
+                fatalError(
+                    "posix_spawn_file_actions_addclosefrom_np is missing: glibc 2.34 or later is needed")
+            }
+            return unsafeBitCast(
+                symbol,
+                to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+        }()
+
+    /// Reaps the child if it has exited (once; the status is kept).
+    private func reap() -> Int32? {
+        lock.withLock {
+            if let exitCode { return exitCode }
+            var raw: Int32 = 0
+            guard waitpid(pid, &raw, WNOHANG) == pid else { return nil }
+            let signal = raw & 0x7f
+            exitCode = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+            return exitCode
+        }
     }
 
     /// Spawning takes up to a few hundred milliseconds on a loaded machine: it is done on a queue of
@@ -104,25 +147,22 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    var isRunning: Bool { reap() == nil }
 
     func send(_ signal: Int32) {
-        if process.isRunning { kill(process.processIdentifier, signal) }
+        if isRunning { kill(pid, signal) }
     }
 
     /// The exit code, or 128 + the signal that ended it.
     func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
         try await eventually("\(name) (pid \(pid)) to exit", timeout: timeout, every: .milliseconds(10)) {
-            process.isRunning ? nil : ()
+            reap()
         }
-        return process.terminationReason == .exit
-            ? process.terminationStatus : 128 + process.terminationStatus
     }
 
     /// SIGTERM, then SIGKILL if it does not go within `grace`. Never throws: used on cleanup paths.
     func stop(grace: Duration = .seconds(10)) async {
-        guard process.isRunning else { return }
+        guard isRunning else { return }
         send(SIGTERM)
         if (try? await waitForExit(timeout: grace)) == nil {
             send(SIGKILL)
@@ -290,4 +330,13 @@ func parseRFC3339(_ text: String) -> Date? {
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+}
+
+/// `strings` as a NULL-terminated array of C strings, for `posix_spawn`.
+func spawnWithCStrings<Result>(
+    _ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Result
+) -> Result {
+    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
+    defer { for pointer in pointers { free(pointer) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
