@@ -81,32 +81,17 @@ final class Sandbox: Sendable {
         let errPath = "\(path)/\(id).err"
         FileManager.default.createFile(atPath: outPath, contents: nil)
         FileManager.default.createFile(atPath: errPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
         var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CAPTURED_") }
         variables["CAPTURED_CONFIG"] = configPath
         variables.merge(environment) { _, new in new }
-        process.environment = variables
-        process.currentDirectoryURL = URL(fileURLWithPath: path)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        defer {
-            try? output.close()
-            try? errors.close()
-        }
-        process.standardOutput = output
-        process.standardError = errors
-        if let stdin {
-            let inPath = try write("\(id).in", stdin)
-            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
-        try process.run()
-        process.waitUntilExit()
+        let inPath = try stdin.map { try write("\(id).in", $0) } ?? "/dev/null"
+        // posix_spawn, not Foundation's Process: Process.run() on Linux over-reads /proc/self/fd
+        // dirents and crashes now and then (swift-corelibs-foundation #5472).
+        let status = try Self.spawnAndWait(
+            binary, arguments, environment: variables, directory: path, stdin: inPath, stdout: outPath,
+            stderr: errPath)
         let run = Run(
-            status: process.terminationStatus,
+            status: status,
             stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
         for file in [outPath, errPath, "\(path)/\(id).in"] {
@@ -191,5 +176,49 @@ extension Sandbox {
     func importRecords(_ lines: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
         let run = try run(["import", "-"], stdin: lines.joined(separator: "\n") + "\n")
         #expect(run.status == 0, "\(run)", sourceLocation: sourceLocation)
+    }
+}
+
+extension Sandbox {
+    /// Runs `binary` to its end in `directory` with the three standard streams from files, every
+    /// other descriptor closed; its exit code (or 128 + the signal that ended it).
+    static func spawnAndWait(
+        _ binary: String, _ arguments: [String], environment: [String: String], directory: String,
+        stdin: String, stdout: String, stderr: String
+    ) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard let closeFrom = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np"),
+            let changeDirectory = dlsym(nil, "posix_spawn_file_actions_addchdir_np")
+        else { throw SpawnError(description: "glibc 2.34 or later is needed") }
+        typealias CloseFrom =
+            @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        typealias ChangeDirectory =
+            @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+        _ = unsafeBitCast(closeFrom, to: CloseFrom.self)(&actions, 3)
+        _ = directory.withCString { unsafeBitCast(changeDirectory, to: ChangeDirectory.self)(&actions, $0) }
+        func cStrings(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] {
+            strings.map { strdup($0) } + [nil]
+        }
+        let argv = cStrings([binary] + arguments)
+        let envp = cStrings(environment.map { "\($0.key)=\($0.value)" })
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, binary, &actions, nil, argv, envp)
+        guard result == 0 else { throw SpawnError(description: "posix_spawn \(binary): \(result)") }
+        var raw: Int32 = 0
+        while waitpid(pid, &raw, 0) < 0 {
+            guard errno == EINTR else { throw SpawnError(description: "waitpid: \(errno)") }
+        }
+        let signal = raw & 0x7f
+        return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+    }
+
+    struct SpawnError: Error, CustomStringConvertible {
+        var description: String
     }
 }
