@@ -262,6 +262,98 @@ public enum OpenAPIDocument {
                   }
                 }
               }
+            },
+            "responses": {
+              "RegisteredOtherwise": {
+                "description": "An id is registered with other fields; nothing stored; errors name the fields (and index)",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "InvalidRecords": {
+                "description": "Invalid records; nothing stored; errors name each bad field (and index)",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "Unauthorized": {
+                "description": "No known token",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "Forbidden": {
+                "description": "The token lacks the scope",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "TooLarge": {
+                "description": "The body is larger than api.max_body",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "Unavailable": {
+                "description": "The database does not answer",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "NotFound": {
+                "description": "No authorization with that id",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "RefusedInState": {
+                "description": "Refused in the authorization's state",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "InvalidCommand": {
+                "description": "Invalid body or Idempotency-Key reused",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              }
             }
           },
           "paths": {
@@ -331,64 +423,22 @@ public enum OpenAPIDocument {
                     }
                   },
                   "409": {
-                    "description": "An id is registered with other fields; nothing stored; errors name the fields (and index)",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/RegisteredOtherwise"
                   },
                   "422": {
-                    "description": "Invalid records; nothing stored; errors name each bad field (and index)",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/InvalidRecords"
                   },
                   "401": {
-                    "description": "No known token",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unauthorized"
                   },
                   "403": {
-                    "description": "The token lacks the scope",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Forbidden"
                   },
                   "413": {
-                    "description": "The body is larger than api.max_body",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/TooLarge"
                   },
                   "503": {
-                    "description": "The database does not answer",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 }
               }
@@ -425,44 +475,16 @@ public enum OpenAPIDocument {
                     }
                   },
                   "404": {
-                    "description": "No authorization with that id",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFound"
                   },
                   "401": {
-                    "description": "No known token",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unauthorized"
                   },
                   "403": {
-                    "description": "The token lacks the scope",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Forbidden"
                   },
                   "503": {
-                    "description": "The database does not answer",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 }
               }
@@ -527,74 +549,25 @@ public enum OpenAPIDocument {
                     }
                   },
                   "404": {
-                    "description": "No authorization with that id",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFound"
                   },
                   "409": {
-                    "description": "Refused in the authorization's state",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/RefusedInState"
                   },
                   "422": {
-                    "description": "Invalid body or Idempotency-Key reused",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/InvalidCommand"
                   },
                   "401": {
-                    "description": "No known token",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unauthorized"
                   },
                   "403": {
-                    "description": "The token lacks the scope",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Forbidden"
                   },
                   "413": {
-                    "description": "The body is larger than api.max_body",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/TooLarge"
                   },
                   "503": {
-                    "description": "The database does not answer",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 }
               }
@@ -662,74 +635,25 @@ public enum OpenAPIDocument {
                     }
                   },
                   "404": {
-                    "description": "No authorization with that id",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFound"
                   },
                   "409": {
-                    "description": "Refused in the authorization's state",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/RefusedInState"
                   },
                   "422": {
-                    "description": "Invalid body or Idempotency-Key reused",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/InvalidCommand"
                   },
                   "401": {
-                    "description": "No known token",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unauthorized"
                   },
                   "403": {
-                    "description": "The token lacks the scope",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Forbidden"
                   },
                   "413": {
-                    "description": "The body is larger than api.max_body",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/TooLarge"
                   },
                   "503": {
-                    "description": "The database does not answer",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 }
               }
@@ -789,74 +713,25 @@ public enum OpenAPIDocument {
                     }
                   },
                   "404": {
-                    "description": "No authorization with that id",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFound"
                   },
                   "409": {
-                    "description": "Refused in the authorization's state",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/RefusedInState"
                   },
                   "422": {
-                    "description": "Invalid body or Idempotency-Key reused",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/InvalidCommand"
                   },
                   "401": {
-                    "description": "No known token",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unauthorized"
                   },
                   "403": {
-                    "description": "The token lacks the scope",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Forbidden"
                   },
                   "413": {
-                    "description": "The body is larger than api.max_body",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/TooLarge"
                   },
                   "503": {
-                    "description": "The database does not answer",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 }
               }
@@ -881,34 +756,13 @@ public enum OpenAPIDocument {
                     }
                   },
                   "401": {
-                    "description": "No known token",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unauthorized"
                   },
                   "403": {
-                    "description": "The token lacks the scope",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Forbidden"
                   },
                   "503": {
-                    "description": "The database does not answer",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 }
               }
@@ -934,14 +788,7 @@ public enum OpenAPIDocument {
                     }
                   },
                   "503": {
-                    "description": "The database does not answer",
-                    "content": {
-                      "application/problem+json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Problem"
-                        }
-                      }
-                    }
+                    "$ref": "#/components/responses/Unavailable"
                   }
                 }
               }
