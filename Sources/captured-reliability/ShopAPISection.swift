@@ -249,19 +249,7 @@ struct ShopAPISection {
 
     /// A free TCP port on 127.0.0.1 (bound, read back, closed).
     func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw SuiteError("no free TCP port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard let port = unusedLoopbackPort() else { throw SuiteError("no free TCP port") }
+        return port
     }
 }
