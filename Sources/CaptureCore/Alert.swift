@@ -11,6 +11,8 @@ public struct Alert: Hashable, Sendable {
         case reconciliationDrift = "reconciliation_drift"
         case capturedExternally = "captured_externally"
         case pspUnreachable = "psp_unreachable"
+        /// A webhook delivery was given up after `events.retry.give_up_after`.
+        case webhookFailing = "webhook_failing"
     }
 
     public var code: Code

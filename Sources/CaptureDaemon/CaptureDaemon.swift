@@ -61,7 +61,7 @@ public struct CaptureDaemon: Sendable {
         let startedAt = clock.now()
         let alerts = AlertRaiser(
             database: database, clock: clock, repeatInterval: configuration.alertRepeatInterval,
-            logger: logger)
+            interval: configuration.scheduler.pollInterval, logger: logger)
 
         let replanned = try database.replanIfRulesChanged(configuration.registrationRules, now: startedAt)
         if replanned > 0 {
@@ -74,7 +74,7 @@ public struct CaptureDaemon: Sendable {
             logger.warning(
                 "recovered capture attempts left in flight by the last run",
                 metadata: ["attempts": "\(recovered.count)"])
-            await alerts.raise(recovered.flatMap(\.consequence.alerts))
+            await alerts.emitCommitted(recovered.flatMap(\.consequence.alerts))
         }
 
         let executor = CaptureExecutor(
@@ -102,6 +102,7 @@ public struct CaptureDaemon: Sendable {
                 checkInterval: DeadlineWatch.checkInterval(warnBefore: configuration.warnBefore),
                 alerts: alerts),
             heartbeat,
+            alerts,
         ]
         // The shop API: one HTTP server per socket systemd passed, else per `api.listen` address.
         let clock = clock

@@ -81,7 +81,7 @@ struct CaptureExecutor: Sendable {
                     next: &next)
             }
         }
-        if let committed { await alerts.raise(committed.1.consequence.alerts) }
+        if let committed { await alerts.emitCommitted(committed.1.consequence.alerts) }
         switch next {
         case .nothing:
             return nil
@@ -166,7 +166,7 @@ struct CaptureExecutor: Sendable {
             metadata: [
                 "outcome": "\(mutation.updateAttempt?.state.rawValue ?? "?")", "state": "\(updated.state)",
             ])
-        await alerts.raise(mutation.consequence.alerts)
+        await alerts.emitCommitted(mutation.consequence.alerts)
     }
 
     /// An unknown outcome: ask the PSP whether the attempt landed before anything else happens, and
@@ -208,7 +208,7 @@ struct CaptureExecutor: Sendable {
                     "authorization": "\(updated.id)", "psp": "\(updated.psp)", "finding": "\(finding)",
                     "state": "\(updated.state)",
                 ])
-            await alerts.raise(mutation.consequence.alerts)
+            await alerts.emitCommitted(mutation.consequence.alerts)
         }
     }
 
@@ -220,7 +220,7 @@ struct CaptureExecutor: Sendable {
             let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, _ in
                 notConfigured(&current, now: now)
             }
-            if let committed { await alerts.raise(committed.1.consequence.alerts) }
+            if let committed { await alerts.emitCommitted(committed.1.consequence.alerts) }
             return nil
         }
         let view: PaymentView
@@ -239,7 +239,7 @@ struct CaptureExecutor: Sendable {
                 if duringPause { consequence.alerts.removeAll { $0.code == .pspUnreachable } }
                 return Mutation(consequence)
             }
-            if let committed { await alerts.raise(committed.1.consequence.alerts) }
+            if let committed { await alerts.emitCommitted(committed.1.consequence.alerts) }
             return nil
         }
         let now = clock.now()
@@ -262,7 +262,7 @@ struct CaptureExecutor: Sendable {
                 return nil
             }
         }
-        if let committed { await alerts.raise(committed.1.consequence.alerts) }
+        if let committed { await alerts.emitCommitted(committed.1.consequence.alerts) }
         guard case .attempt(let attempt, let authorization) = next else { return nil }
         return await execute(attempt, authorization)
     }

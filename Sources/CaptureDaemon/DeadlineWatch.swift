@@ -43,19 +43,19 @@ struct DeadlineWatch: Service {
             let page = try await database.offloaded {
                 try $0.deadlineWarnings(now: now, warnBefore: warnBefore, after: after, limit: Self.pageSize)
             }
-            for authorization in page {
-                guard let reason = authorization.deadlineWarning else { continue }
-                await alerts.raise([
-                    Alert(
-                        .deadlineApproaching, authorization.id, "capture deadline approaching",
-                        [
-                            "psp": authorization.psp.rawValue, "state": authorization.state.rawValue,
-                            "deadline": authorization.deadline.rfc3339,
-                            "expires_at": authorization.expiresAt.rfc3339,
-                            "reason": reason,
-                        ])
-                ])
-            }
+            await alerts.raise(
+                page.compactMap { authorization in
+                    authorization.deadlineWarning.map { reason in
+                        Alert(
+                            .deadlineApproaching, authorization.id, "capture deadline approaching",
+                            [
+                                "psp": authorization.psp.rawValue, "state": authorization.state.rawValue,
+                                "deadline": authorization.deadline.rfc3339,
+                                "expires_at": authorization.expiresAt.rfc3339,
+                                "reason": reason,
+                            ])
+                    }
+                })
             guard page.count == Self.pageSize, let last = page.last else { return }
             cursor = CaptureDatabase.DeadlineCursor(deadline: last.deadline, id: last.id)
         }

@@ -291,7 +291,7 @@ struct Reconciler: Service {
                 "authorization": "\(updated.id)", "psp": "\(updated.psp)",
                 "event": "\(mutation.consequence.event)", "state": "\(updated.state)",
             ])
-        await alerts.raise(mutation.consequence.alerts)
+        await alerts.emitCommitted(mutation.consequence.alerts)
         return .adopted
     }
 

@@ -25,6 +25,9 @@ import Logging
 ///   but someone should know.
 /// - `psp_unreachable` — **error**: no capture for that PSP can happen until it is reachable again;
 ///   every deadline on it is at risk.
+/// - `webhook_failing` — **error**: a webhook endpoint did not take an event before
+///   `events.retry.give_up_after`; the shop has not heard of that change (`capturectl events
+///   redeliver` sends it again).
 public typealias AlertCode = Alert.Code
 
 extension Alert.Code {
@@ -32,7 +35,7 @@ extension Alert.Code {
     public var level: Logger.Level {
         switch self {
         case .deadlineApproaching, .captureFailed, .outcomeUnknown, .capturedExternally: .warning
-        case .captureBudgetExhausted, .reconciliationDrift, .pspUnreachable: .error
+        case .captureBudgetExhausted, .reconciliationDrift, .pspUnreachable, .webhookFailing: .error
         case .authorizationExpired, .paymentLocked: .critical
         }
     }
@@ -49,6 +52,7 @@ extension Alert.Code {
         case .reconciliationDrift: "Local state differs from the PSP"
         case .capturedExternally: "Payment captured outside the daemon"
         case .pspUnreachable: "PSP unreachable"
+        case .webhookFailing: "Webhook delivery given up"
         }
     }
 }

@@ -15,8 +15,10 @@ extension CaptureDatabase {
                 guard var authorization = try AuthorizationRow.fetch(db, id: id) else {
                     throw CommandError(.notFound, "no authorization with id \"\(id)\"")
                 }
+                let before = authorization
                 let detail = try command(&authorization)
-                try AuthorizationRow.update(db, authorization)
+                try Outbox.update(
+                    db, from: before, to: authorization, auditEvent: event, alerts: [], now: now)
                 try AuditLog.append(
                     db, at: now, actor: actor, event: event, authorizationID: id, detail: detail)
                 return authorization
@@ -44,8 +46,11 @@ extension CaptureDatabase {
                 guard var attempt = try CaptureDatabase.latestAttempt(db, id: id) else {
                     throw CommandError(.invalidState, "\(id) has no capture attempt")
                 }
+                let before = authorization
                 let consequence = try command(&authorization, &attempt)
-                try AuthorizationRow.update(db, authorization)
+                try Outbox.update(
+                    db, from: before, to: authorization, auditEvent: consequence.event,
+                    alerts: consequence.alerts, now: now)
                 try CaptureDatabase.update(db, attempt)
                 try AuditLog.append(
                     db, at: now, actor: actor, event: consequence.event, authorizationID: id,

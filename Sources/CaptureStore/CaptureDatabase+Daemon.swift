@@ -43,9 +43,12 @@ extension CaptureDatabase {
         _ body: (inout Authorization, CaptureAttempt?) throws -> Mutation?
     ) throws -> (Authorization, Mutation)? {
         guard var authorization = try AuthorizationRow.fetch(db, id: id) else { return nil }
+        let before = authorization
         let latest = try CaptureDatabase.latestAttempt(db, id: id)
         guard let mutation = try body(&authorization, latest) else { return nil }
-        try AuthorizationRow.update(db, authorization)
+        try Outbox.update(
+            db, from: before, to: authorization, auditEvent: mutation.consequence.event,
+            alerts: mutation.consequence.alerts, now: now)
         if let attempt = mutation.insertAttempt { try CaptureDatabase.insert(db, attempt) }
         if let attempt = mutation.updateAttempt { try CaptureDatabase.update(db, attempt) }
         try AuditLog.append(
@@ -66,6 +69,7 @@ extension CaptureDatabase {
                 guard var authorization = try AuthorizationRow.fetch(db, id: id),
                     var attempt = try CaptureDatabase.latestAttempt(db, id: id), attempt.state == .inFlight
                 else { continue }
+                let before = authorization
                 let consequence: Authorization.Consequence
                 if authorization.state == .capturing {
                     consequence = authorization.recoverInterruptedAttempt(&attempt, now: now)
@@ -75,7 +79,9 @@ extension CaptureDatabase {
                     consequence = Authorization.Consequence(
                         event: "attempt_interrupted", detail: ["attempt": .integer(Int64(attempt.number))])
                 }
-                try AuthorizationRow.update(db, authorization)
+                try Outbox.update(
+                    db, from: before, to: authorization, auditEvent: consequence.event,
+                    alerts: consequence.alerts, now: now)
                 try CaptureDatabase.update(db, attempt)
                 try AuditLog.append(
                     db, head: &head, at: now, actor: .daemon, event: consequence.event, authorizationID: id,
@@ -126,33 +132,6 @@ extension CaptureDatabase {
 
     // What the reconciler reads: CaptureDatabase+Reconciliation.swift; the deadline watch's query:
     // CaptureDatabase+Deadlines.swift.
-
-    /// Whether to raise an alert now: always for events; for conditions, when first seen or when
-    /// `repeatInterval` has passed since it was last raised. Records the raise.
-    public func shouldRaise(_ alert: Alert, now: Instant, repeatInterval: Duration) throws(StoreError) -> Bool
-    {
-        // Most checks of a lasting condition find it raised recently: answer those with a read.
-        if alert.code.isCondition {
-            let last = try read { db in
-                try Int64.fetchOne(
-                    db, sql: "SELECT last_raised_at FROM alert_state WHERE authorization_id = ? AND code = ?",
-                    arguments: [alert.authorizationID, alert.code.rawValue])
-            }
-            if let last, now.millisecondsSinceEpoch - last < repeatInterval.wholeMilliseconds { return false }
-        }
-        try write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO alert_state (authorization_id, code, first_raised_at, last_raised_at, times) VALUES (?, ?, ?, ?, 1)
-                    ON CONFLICT (authorization_id, code) DO UPDATE SET last_raised_at = excluded.last_raised_at, times = times + 1
-                    """,
-                arguments: [
-                    alert.authorizationID, alert.code.rawValue, now.millisecondsSinceEpoch,
-                    now.millisecondsSinceEpoch,
-                ])
-        }
-        return true
-    }
 
     /// Counts for the daemon's one-line status: open, due now, in attention.
     public func summaryCounts(now: Instant) throws(StoreError) -> (open: Int, due: Int, attention: Int) {

@@ -67,8 +67,10 @@ extension CaptureDatabase {
             let result: Result<AuthorizationRecord, CommandError>
             if var authorization = try AuthorizationRow.fetch(db, id: id) {
                 do {
+                    let before = authorization
                     let detail = try command(&authorization)
-                    try AuthorizationRow.update(db, authorization)
+                    try Outbox.update(
+                        db, from: before, to: authorization, auditEvent: event, alerts: [], now: now)
                     try AuditLog.append(
                         db, at: now, actor: actor, event: event, authorizationID: id, detail: detail)
                     result = .success(

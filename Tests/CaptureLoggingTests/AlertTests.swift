@@ -10,7 +10,7 @@ struct AlertTests {
             AlertCode.allCases.map(\.rawValue) == [
                 "deadline_approaching", "authorization_expired", "capture_failed", "capture_budget_exhausted",
                 "payment_locked", "outcome_unknown", "reconciliation_drift", "captured_externally",
-                "psp_unreachable",
+                "psp_unreachable", "webhook_failing",
             ]
         )
     }
@@ -27,6 +27,7 @@ struct AlertTests {
         #expect(AlertCode.captureBudgetExhausted.level == .error)
         #expect(AlertCode.reconciliationDrift.level == .error)
         #expect(AlertCode.pspUnreachable.level == .error)
+        #expect(AlertCode.webhookFailing.level == .error)
     }
 
     @Test("an alert line carries alert=<code> and id=<authorization id>", arguments: AlertCode.allCases)
