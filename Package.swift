@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The domain: money, states, expiry windows, policies, budgets, schedules. No I/O.
@@ -80,6 +82,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                // Request counts and latencies, through whatever factory the caller passes (`PSPMetrics`).
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Both PSPs as in-process HTTP servers with fault injection.
@@ -122,11 +126,22 @@ let package = Package(
             name: "CaptureCommands",
             dependencies: ["CaptureCore", "CaptureStore", "CaptureConfig", "CaptureReports"]
         ),
+        // The Prometheus metrics of PRODUCT.md: one registry per daemon, counters the services feed,
+        // gauges read from the database at scrape, the text exposition `GET /metrics` serves.
+        .target(
+            name: "CaptureMetrics",
+            dependencies: [
+                "CaptureCore",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // The shop API: HTTP + JSON on a Unix socket or TCP, scoped tokens, problem+json, OpenAPI.
         .target(
             name: "CaptureAPI",
             dependencies: [
                 "CaptureCore", "CaptureStore", "CaptureConfig", "CaptureReports", "CaptureCommands",
+                "CaptureMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -148,6 +163,7 @@ let package = Package(
                 "CaptureConfig",
                 "CaptureLogging",
                 "CaptureAPI",
+                "CaptureMetrics",
                 "SystemdNotify",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -218,6 +234,7 @@ let package = Package(
             dependencies: [
                 "PSP",
                 "PSPSimulator",
+                "CaptureMetrics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -246,8 +263,17 @@ let package = Package(
             name: "CaptureAPITests",
             dependencies: [
                 "CaptureAPI", "CaptureCommands", "CaptureConfig", "CaptureCore", "CaptureStore",
+                "CaptureMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        // The exposition parses as Prometheus text; the example alerting rules name only exported metrics.
+        .testTarget(
+            name: "CaptureMetricsTests",
+            dependencies: [
+                "CaptureMetrics", "CaptureCore", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),

@@ -25,7 +25,7 @@ public final class BamboraClient: PaymentProvider {
             maximumConnections: configuration.maximumConnections, timeout: configuration.timeout)
         self.transport = HTTPTransport(
             client: self.connections.client, timeout: configuration.timeout,
-            budget: configuration.requestBudget)
+            budget: configuration.requestBudget, psp: .bambora, metrics: configuration.metrics)
         self.tokens = BamboraTokenCache(configuration: configuration, transport: self.transport)
         var logger = logger
         logger[metadataKey: "psp"] = "bambora"
@@ -55,7 +55,8 @@ public final class BamboraClient: PaymentProvider {
         var answered = false
         do {
             exchange = try await self.authorizedExchange(
-                .GET, self.paymentURL(locator), body: nil, answered: &answered, logger: logger)
+                .GET, self.paymentURL(locator), body: nil, operation: .payment, answered: &answered,
+                logger: logger)
         } catch {
             throw error.with(payment: locator.payment)
         }
@@ -95,7 +96,7 @@ public final class BamboraClient: PaymentProvider {
         var answered = false
         do {
             exchange = try await self.authorizedExchange(
-                .POST, url, body: bytes, answered: &answered, logger: logger)
+                .POST, url, body: bytes, operation: .capture, answered: &answered, logger: logger)
         } catch {
             let outcome = CaptureExchangeFailure(error: error, postAnswered: answered).outcome
             outcome.log(to: logger)
@@ -115,6 +116,7 @@ public final class BamboraClient: PaymentProvider {
         _ method: HTTPMethod,
         _ url: String,
         body: ByteBuffer?,
+        operation: PSPOperation,
         answered: inout Bool,
         logger: Logger
     ) async throws(PSPError) -> HTTPExchange {
@@ -131,7 +133,8 @@ public final class BamboraClient: PaymentProvider {
             }
             logger.debug("PSP request", metadata: ["http.method": "\(method.rawValue)"])
             switch await self.transport.send(
-                method, url, headers: headers, body: body, kind: method == .POST ? .capture : .read)
+                method, url, headers: headers, body: body, kind: method == .POST ? .capture : .read,
+                operation: operation)
             {
             case .failure(let failure):
                 throw failure.pspError().with(psp: .bambora)

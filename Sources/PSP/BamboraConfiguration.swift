@@ -22,6 +22,8 @@ public struct BamboraConfiguration: Sendable, CustomStringConvertible, CustomDeb
     public var registerSecret: (@Sendable (String) -> Void)?
     /// The budget every request to Bambora waits for — token fetches included (nil: none).
     public var requestBudget: RequestBudget?
+    /// Where every request to Bambora is counted and timed (nil: nowhere).
+    public var metrics: PSPMetrics?
 
     public init(
         apiURL: String,
@@ -34,7 +36,8 @@ public struct BamboraConfiguration: Sendable, CustomStringConvertible, CustomDeb
         maxConcurrentCaptures: Int = 16,
         maximumConnections: Int? = nil,
         registerSecret: (@Sendable (String) -> Void)? = nil,
-        requestBudget: RequestBudget? = nil
+        requestBudget: RequestBudget? = nil,
+        metrics: PSPMetrics? = nil
     ) {
         self.apiURL = apiURL
         self.authURL = authURL
@@ -49,6 +52,7 @@ public struct BamboraConfiguration: Sendable, CustomStringConvertible, CustomDeb
             ?? PSPHTTPClient.defaultMaximumConnections(maxConcurrentCaptures: maxConcurrentCaptures)
         self.registerSecret = registerSecret
         self.requestBudget = requestBudget
+        self.metrics = metrics
     }
 
     public var description: String {

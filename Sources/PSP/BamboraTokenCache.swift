@@ -53,7 +53,8 @@ actor BamboraTokenCache {
             .POST,
             self.tokenURL,
             headers: headers,
-            body: ByteBuffer(string: self.formBody)
+            body: ByteBuffer(string: self.formBody),
+            operation: .token
         )
         let exchange: HTTPExchange
         switch result {

@@ -132,6 +132,17 @@ enum TransportFailure: Error, Sendable {
     }
 }
 
+extension PSPRequestStatus {
+    init(_ result: Result<HTTPExchange, TransportFailure>) {
+        switch result {
+        case .success(let exchange): self = .http(exchange.status)
+        case .failure(.timedOut): self = .timeout
+        case .failure(.notSent): self = .connectionFailed
+        case .failure(.connectionLost): self = .connectionLost
+        }
+    }
+}
+
 /// Sends one request with a deadline and reads the whole answer. Logs nothing: headers may carry
 /// credentials, so callers log what they choose.
 struct HTTPTransport: Sendable {
@@ -139,6 +150,10 @@ struct HTTPTransport: Sendable {
     let timeout: Duration
     /// The PSP's request budget every request waits for (nil: none).
     var budget: RequestBudget? = nil
+    /// Whose requests these are, for the metrics.
+    var psp: PSPName = .bambora
+    /// Where each request that went out is counted and timed (nil: nowhere).
+    var metrics: PSPMetrics? = nil
     static let maximumBodySize = 8 * 1024 * 1024
 
     func send(
@@ -146,7 +161,8 @@ struct HTTPTransport: Sendable {
         _ url: String,
         headers: HTTPHeaders,
         body: ByteBuffer? = nil,
-        kind: RequestBudget.Kind = .read
+        kind: RequestBudget.Kind = .read,
+        operation: PSPOperation
     ) async -> Result<HTTPExchange, TransportFailure> {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -162,7 +178,11 @@ struct HTTPTransport: Sendable {
                 return .failure(.notSent("stopped while waiting for the PSP's request budget"))
             }
         }
+        let started = ContinuousClock.now
         let result = await self.exchange(request)
+        self.metrics?.record(
+            psp: self.psp, operation: operation, status: PSPRequestStatus(result),
+            duration: ContinuousClock.now - started)
         if let budget, let ticket {
             switch result {
             case .success(let exchange):

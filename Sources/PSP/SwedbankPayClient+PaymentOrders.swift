@@ -44,7 +44,8 @@ extension SwedbankPayClient {
                 psp: .swedbankPay, payment: locator.payment,
                 detail: "the payment order is not on the configured api_url")
         }
-        let exchange = try await self.get(url, locator: locator, headers: self.paymentOrderHeaders)
+        let exchange = try await self.get(
+            url, locator: locator, operation: .payment, headers: self.paymentOrderHeaders)
         guard let document = exchange.decode(SwedbankPaymentOrderDocument.self) else {
             throw PSPError.malformedResponse.with(
                 psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
@@ -124,7 +125,8 @@ extension SwedbankPayClient {
                 detail:
                     "the \(name) resource points to \(Self.origin(of: path)), not to the configured api_url")
         }
-        return try await self.get(url, locator: locator, headers: self.paymentOrderHeaders)
+        return try await self.get(
+            url, locator: locator, operation: .captures, headers: self.paymentOrderHeaders)
     }
 
     // MARK: - Capture

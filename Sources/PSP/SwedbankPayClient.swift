@@ -28,7 +28,7 @@ public final class SwedbankPayClient: PaymentProvider {
             maximumConnections: configuration.maximumConnections, timeout: configuration.timeout)
         self.transport = HTTPTransport(
             client: self.connections.client, timeout: configuration.timeout,
-            budget: configuration.requestBudget)
+            budget: configuration.requestBudget, psp: .swedbankPay, metrics: configuration.metrics)
         var logger = logger
         logger[metadataKey: "psp"] = "swedbankpay"
         self.logger = logger
@@ -165,7 +165,9 @@ public final class SwedbankPayClient: PaymentProvider {
     /// The capture POST itself: the answer, or the outcome when none came.
     func post(_ body: ByteBuffer, to url: String, headers: HTTPHeaders, logger: Logger) async -> PostResult {
         logger.debug("PSP request", metadata: ["http.method": "POST"])
-        switch await self.transport.send(.POST, url, headers: headers, body: body, kind: .capture) {
+        switch await self.transport.send(
+            .POST, url, headers: headers, body: body, kind: .capture, operation: .capture)
+        {
         case .failure(.notSent(let detail)):
             return .ended(.transient(TransientFailure(cause: .connectionFailed, detail: detail)))
         case .failure(.timedOut):
@@ -193,7 +195,7 @@ public final class SwedbankPayClient: PaymentProvider {
                 psp: .swedbankPay, payment: locator.payment,
                 detail: "the payment is not on the configured api_url")
         }
-        let exchange = try await self.get(url, locator: locator)
+        let exchange = try await self.get(url, locator: locator, operation: .payment)
         guard let document = exchange.decode(SwedbankPaymentDocument.self) else {
             throw PSPError.malformedResponse.with(
                 psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
@@ -211,7 +213,7 @@ public final class SwedbankPayClient: PaymentProvider {
                 detail:
                     "the captures resource points to \(Self.origin(of: path)), not to the configured api_url")
         }
-        let exchange = try await self.get(url, locator: locator)
+        let exchange = try await self.get(url, locator: locator, operation: .captures)
         guard let document = exchange.decode(SwedbankCapturesDocument.self) else {
             throw PSPError.malformedResponse.with(
                 psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
@@ -219,12 +221,14 @@ public final class SwedbankPayClient: PaymentProvider {
         return document.captures
     }
 
-    func get(_ url: String, locator: PaymentLocator, headers: HTTPHeaders? = nil) async throws(PSPError)
-        -> HTTPExchange
-    {
+    func get(
+        _ url: String, locator: PaymentLocator, operation: PSPOperation, headers: HTTPHeaders? = nil
+    ) async throws(PSPError) -> HTTPExchange {
         let logger = self.logger(for: locator)
         logger.debug("PSP request", metadata: ["http.method": "GET"])
-        switch await self.transport.send(.GET, url, headers: headers ?? self.headers(json: false)) {
+        switch await self.transport.send(
+            .GET, url, headers: headers ?? self.headers(json: false), operation: operation)
+        {
         case .failure(let failure):
             throw failure.pspError().with(psp: .swedbankPay, payment: locator.payment)
         case .success(let exchange):

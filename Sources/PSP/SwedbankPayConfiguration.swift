@@ -16,6 +16,8 @@ public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, Custo
     public var requestBudget: RequestBudget?
     /// The API version sent with every request about a payment order (`/psp/paymentorders/<id>`).
     public var paymentOrderVersion: PaymentOrderVersion
+    /// Where every request to Swedbank Pay is counted and timed (nil: nowhere).
+    public var metrics: PSPMetrics?
 
     /// Swedbank Pay's Digital Payments API version, chosen by a header only
     /// (`Content-Type`/`Accept: application/json;version=3.1`). The answer to a capture differs:
@@ -36,7 +38,8 @@ public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, Custo
         maxConcurrentCaptures: Int = 16,
         maximumConnections: Int? = nil,
         requestBudget: RequestBudget? = nil,
-        paymentOrderVersion: PaymentOrderVersion = .v31
+        paymentOrderVersion: PaymentOrderVersion = .v31,
+        metrics: PSPMetrics? = nil
     ) {
         self.apiURL = apiURL
         self.token = token
@@ -47,6 +50,7 @@ public struct SwedbankPayConfiguration: Sendable, CustomStringConvertible, Custo
             ?? PSPHTTPClient.defaultMaximumConnections(maxConcurrentCaptures: maxConcurrentCaptures)
         self.requestBudget = requestBudget
         self.paymentOrderVersion = paymentOrderVersion
+        self.metrics = metrics
     }
 
     public var description: String {
