@@ -767,6 +767,37 @@ public enum OpenAPIDocument {
                 }
               }
             },
+            "/metrics": {
+              "get": {
+                "summary": "The daemon's metrics in the Prometheus text format 0.0.4 (the names of PRODUCT.md); the gauges about the database are read at each scrape. Scope: read.",
+                "security": [
+                  {
+                    "bearer": []
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The metrics",
+                    "content": {
+                      "text/plain": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
+                  }
+                }
+              }
+            },
             "/healthz": {
               "get": {
                 "summary": "200 while the daemon runs and its database answers, else 503. No token.",

@@ -1,5 +1,6 @@
 import CaptureConfig
 import CaptureCore
+import CaptureMetrics
 import CaptureStore
 import Foundation
 import Hummingbird
@@ -18,6 +19,8 @@ public struct ShopAPI: Sendable {
     let authenticator: TokenAuthenticator
     let now: @Sendable () -> Instant
     let logger: Logger
+    /// What `GET /metrics` serves: the daemon's metrics.
+    let metrics: CaptureMetrics
 
     /// The most records one registration request may carry.
     public static let maxBatch = 1000
@@ -28,13 +31,14 @@ public struct ShopAPI: Sendable {
 
     public init(
         database: CaptureDatabase, configuration: CaptureConfiguration, tokens: [APIToken],
-        now: @escaping @Sendable () -> Instant, logger: Logger
+        now: @escaping @Sendable () -> Instant, logger: Logger, metrics: CaptureMetrics? = nil
     ) {
         self.database = database
         self.configuration = configuration
         self.authenticator = TokenAuthenticator(tokens: tokens)
         self.now = now
         self.logger = logger
+        self.metrics = metrics ?? CaptureMetrics()
     }
 
     /// One server per socket in `inheritedSockets` (descriptors systemd passed, already bound and

@@ -108,7 +108,7 @@ public struct CaptureDaemon: Sendable {
         let clock = clock
         let api = ShopAPI(
             database: database, configuration: configuration, tokens: apiTokens, now: { clock.now() },
-            logger: logger
+            logger: logger, metrics: providers.metrics
         ).services(inheritedSockets: socketActivation?.sockets.map(\.descriptor) ?? [])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -1,5 +1,6 @@
 import CaptureConfig
 import CaptureCore
+import CaptureMetrics
 import CaptureStore
 import Logging
 import PSP
@@ -161,6 +162,9 @@ struct CaptureExecutor: Sendable {
             return Mutation(consequence, updateAttempt: recorded)
         }
         guard let (updated, mutation) = committed else { return }
+        if let ended = mutation.updateAttempt?.state {
+            providers.metrics.captureAttemptEnded(psp: updated.psp, outcome: ended)
+        }
         logger.info(
             "capture attempt finished",
             metadata: [

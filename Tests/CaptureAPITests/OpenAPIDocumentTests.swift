@@ -29,6 +29,6 @@ struct OpenAPIDocumentTests {
             logger: .init(label: "test"))
         let routed = Set(api.router().routes.map { "\($0.method) \($0.path)" })
         #expect(routed == documented)
-        #expect(routed.count == 8)
+        #expect(routed.count == 10)
     }
 }
