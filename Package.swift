@@ -90,6 +90,7 @@ let package = Package(
         .target(
             name: "PSPSimulator",
             dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -153,6 +154,21 @@ let package = Package(
             ]
         ),
 
+        // Webhooks: the outbox's events POSTed to the shop, signed, at least once, in order per
+        // authorization, retried with back-off (a service of the daemon).
+        .target(
+            name: "CaptureWebhooks",
+            dependencies: [
+                "CaptureCore", "CaptureStore", "CaptureConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The services and the one function that builds the ServiceGroup.
         .target(
             name: "CaptureDaemon",
@@ -164,6 +180,7 @@ let package = Package(
                 "CaptureLogging",
                 "CaptureAPI",
                 "CaptureMetrics",
+                "CaptureWebhooks",
                 "SystemdNotify",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -178,6 +195,7 @@ let package = Package(
                 "CaptureConfig",
                 "CaptureLogging",
                 "CaptureDemo",
+                "CaptureWebhooks",
                 "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -274,6 +292,14 @@ let package = Package(
             dependencies: [
                 "CaptureMetrics", "CaptureCore", .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .testTarget(
+            name: "CaptureWebhooksTests",
+            dependencies: [
+                "CaptureWebhooks", "CaptureConfig", "CaptureCore", "CaptureStore", "PSPSimulator",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),

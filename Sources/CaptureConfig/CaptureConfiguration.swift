@@ -25,6 +25,8 @@ public struct CaptureConfiguration: Sendable {
     public var swedbankPay: SwedbankPay?
     /// The shop API (`api:`); listens nowhere unless `api.listen` names an address.
     public var api = API()
+    /// Events and their webhooks (`events:`); none delivered unless `events.webhooks` lists one.
+    public var events = Events()
     /// The file this was read from; nil when built-in defaults and the environment were used alone.
     public var configurationFile: String?
 

@@ -22,6 +22,8 @@ struct Settings {
     var apiListen: [Value] = []
     /// `api.tokens` entries: their fields, and where each entry came from.
     var apiTokens: [ExpiryEntry] = []
+    /// `events.webhooks` entries: their fields, and where each entry came from.
+    var eventWebhooks: [ExpiryEntry] = []
 
     init(path: String) { self.path = path }
 
@@ -43,6 +45,8 @@ struct Settings {
                 try readAPIListen(value)
             } else if key == "api.tokens" {
                 try readAPITokens(value)
+            } else if key == "events.webhooks" {
+                try readEventWebhooks(value)
             } else if let nested = value.mapping {
                 guard ConfigurationKeys.isSection(key) else {
                     throw ConfigurationError(
@@ -128,6 +132,8 @@ struct Settings {
                 apiListen = text.split(separator: ",").map { Value(text: String($0), source: source) }
             } else if key == "api.tokens" {
                 try readAPITokensEnvironment(text, source: source)
+            } else if key == "events.webhooks" {
+                try readEventWebhooksEnvironment(text, source: source)
             } else {
                 values[key] = Value(text: text, source: source)
             }

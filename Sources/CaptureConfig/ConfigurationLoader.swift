@@ -77,6 +77,8 @@ enum ConfigurationKeys {
         "psp.swedbankpay.timeout", "psp.swedbankpay.payee_reference", "psp.swedbankpay.requests_per_second",
         "psp.swedbankpay.payment_order_version",
         "api.listen", "api.tokens", "api.max_body",
+        "events.webhooks", "events.retry.initial", "events.retry.max", "events.retry.give_up_after",
+        "events.timeout", "events.max_concurrent_deliveries",
     ]
 
     static func environmentName(_ key: String) -> String {

@@ -39,19 +39,7 @@ extension CaptureConfiguration {
     func readSecret(_ name: String, key: String, environment: [String: String]) throws(ConfigurationError)
         -> String
     {
-        let path: String
-        if name.hasPrefix("/") {
-            path = name
-        } else if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
-            path = "\(directory)/\(name)"
-        } else if let configurationFile {
-            path =
-                URL(fileURLWithPath: configurationFile).deletingLastPathComponent().appendingPathComponent(
-                    name
-                ).path
-        } else {
-            path = name
-        }
+        let path = secretPath(name, environment: environment)
         guard let data = FileManager.default.contents(atPath: path),
             let text = String(data: data, encoding: .utf8)
         else {
@@ -66,5 +54,20 @@ extension CaptureConfiguration {
             )
         }
         return secret
+    }
+
+    /// Where a secret file named in the configuration is: absolute as written, else in
+    /// `$CREDENTIALS_DIRECTORY` (systemd's credentials), else beside the configuration file.
+    func secretPath(_ name: String, environment: [String: String]) -> String {
+        if name.hasPrefix("/") { return name }
+        if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
+            return "\(directory)/\(name)"
+        }
+        if let configurationFile {
+            return URL(fileURLWithPath: configurationFile).deletingLastPathComponent().appendingPathComponent(
+                name
+            ).path
+        }
+        return name
     }
 }

@@ -74,7 +74,7 @@ extension Settings {
             expiryRules: try expiryRules(),
             bambora: bambora,
             swedbankPay: swedbankPay,
-            api: try api())
+            api: try api(), events: try events())
     }
 
     func error(_ key: String, _ problem: String) -> ConfigurationError {

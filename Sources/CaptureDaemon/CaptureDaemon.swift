@@ -2,6 +2,7 @@ import CaptureAPI
 import CaptureConfig
 import CaptureCore
 import CaptureStore
+import CaptureWebhooks
 import Logging
 import ServiceLifecycle
 import SystemdNotify
@@ -21,13 +22,16 @@ public struct CaptureDaemon: Sendable {
     /// The sockets systemd passed (socket activation): the API serves on these instead of binding
     /// `api.listen`.
     public let socketActivation: SocketActivation?
+    /// The webhooks events are delivered to (`events.webhooks`), with their secrets read.
+    public let webhooks: [Webhook]
 
     public init(
         configuration: CaptureConfiguration, providers: PaymentProviders,
         clock: any WallClock = SystemWallClock(),
         notifier: SystemdNotifier = SystemdNotifier(), apiTokens: [APIToken] = [],
-        socketActivation: SocketActivation? = nil, logger: Logger
+        socketActivation: SocketActivation? = nil, webhooks: [Webhook] = [], logger: Logger
     ) {
+        self.webhooks = webhooks
         self.apiTokens = apiTokens
         self.socketActivation = socketActivation
         self.configuration = configuration
@@ -61,7 +65,8 @@ public struct CaptureDaemon: Sendable {
         let startedAt = clock.now()
         let alerts = AlertRaiser(
             database: database, clock: clock, repeatInterval: configuration.alertRepeatInterval,
-            interval: configuration.scheduler.pollInterval, logger: logger)
+            interval: configuration.scheduler.pollInterval, logger: logger,
+            onRaised: { [metrics = providers.metrics] in metrics.alertRaised(code: $0) })
 
         let replanned = try database.replanIfRulesChanged(configuration.registrationRules, now: startedAt)
         if replanned > 0 {
@@ -85,7 +90,7 @@ public struct CaptureDaemon: Sendable {
             database: database, clock: clock, notifier: notifier,
             interval: min(configuration.scheduler.pollInterval, .seconds(5)),
             startedAt: startedAt, progress: progress, budgets: providers.budgets, logger: logger)
-        let services: [any Service] = [
+        var services: [any Service] = [
             Scheduler(
                 database: database, executor: executor, clock: clock,
                 pollInterval: configuration.scheduler.pollInterval,
@@ -104,6 +109,20 @@ public struct CaptureDaemon: Sendable {
             heartbeat,
             alerts,
         ]
+        if !webhooks.isEmpty {
+            let metrics = providers.metrics
+            let clock = clock
+            services.append(
+                WebhookDeliverer(
+                    database: database, webhooks: webhooks, settings: configuration.events,
+                    now: { clock.now() },
+                    pollInterval: min(configuration.scheduler.pollInterval, .seconds(1)), logger: logger,
+                    onAttempt: { webhook, result in
+                        metrics.webhookDelivered(webhook: webhook, result: .init(rawValue: result) ?? .failed)
+                    },
+                    onPending: { metrics.setEventsPending(webhook: $0, count: $1) },
+                    onGiveUp: { await alerts.emitPending() }))
+        }
         // The shop API: one HTTP server per socket systemd passed, else per `api.listen` address.
         let clock = clock
         let api = ShopAPI(

@@ -4,6 +4,7 @@ import CaptureCore
 import CaptureDaemon
 import CaptureLogging
 import CaptureStore
+import CaptureWebhooks
 import Foundation
 import Logging
 import SystemdNotify
@@ -38,6 +39,7 @@ struct Run: AsyncParsableCommand {
         let configuration: CaptureConfiguration
         let secrets: PSPSecrets
         let apiTokens: [APIToken]
+        let webhookSecrets: [String: [UInt8]]
         let level: Logger.Level
         let format: LogFormat
         do {
@@ -45,6 +47,7 @@ struct Run: AsyncParsableCommand {
             secrets = try configuration.readSecrets(environment: environment)
             apiTokens = try configuration.readAPITokens(
                 environment: environment, socketActivated: socketActivation != nil)
+            webhookSecrets = try configuration.readWebhookSecrets(environment: environment)
             level = try Logger.Level(configuration: configuration.log.level)
             format = try LogFormat(configuration: configuration.log.format)
         } catch {
@@ -53,7 +56,9 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let redaction = CaptureLoggingSystem.bootstrap(
-            level: level, format: format, secrets: secrets.all + apiTokens.map(\.value),
+            level: level, format: format,
+            secrets: secrets.all + apiTokens.map(\.value)
+                + webhookSecrets.values.map { String(decoding: $0, as: UTF8.self) },
             environment: environment)
         let logger = Logger(label: "captured")
         let daemon = CaptureDaemon(
@@ -61,7 +66,11 @@ struct Run: AsyncParsableCommand {
             providers: PaymentProviders.make(
                 configuration: configuration, secrets: secrets, logger: logger,
                 registerSecret: { redaction.register($0) }),
-            apiTokens: apiTokens, socketActivation: socketActivation, logger: logger)
+            apiTokens: apiTokens, socketActivation: socketActivation,
+            webhooks: configuration.events.webhooks.map {
+                Webhook(spec: $0, secret: webhookSecrets[$0.name] ?? [])
+            },
+            logger: logger)
         do {
             try await daemon.run()
         } catch let error as DaemonLock.Failure {

@@ -23,6 +23,10 @@ struct DaemonConfig {
     var swedbankPayTokenFile = "swedbankpay-token"
     /// `psp.<name>.requests_per_second`: generous, so that only the tests about the budget meet it.
     var requestsPerSecond = 500
+    /// `events.webhooks` URLs (each signed with the scenario's webhook secret); none: no delivery.
+    var webhooks: [String] = []
+    /// `events.retry.give_up_after`.
+    var webhookGiveUpAfter = "3d"
 }
 
 /// The credentials of one scenario: random, so that a leak is unmistakable.
@@ -30,6 +34,7 @@ struct Credentials {
     var bamboraClientID = "e2e-client-\(UUID().uuidString.prefix(8))"
     var bamboraClientSecret = "bambora-secret-\(UUID().uuidString)"
     var swedbankPayToken = "swedbankpay-token-\(UUID().uuidString)"
+    var webhookSecret = "whsec-\(UUID().uuidString)"
 }
 
 /// One authorization: what the simulator is seeded with and what `capturectl import` registers.

@@ -23,13 +23,13 @@ final class Scenario: @unchecked Sendable {
     }
 
     /// Starts the simulator and writes the configuration.
-    static func start(_ name: String, config: DaemonConfig, simulatorArguments: [String] = []) async throws
-        -> Scenario
-    {
+    static func start(
+        _ name: String, config: DaemonConfig, simulatorArguments: [String] = [],
+        credentials: Credentials = Credentials()
+    ) async throws -> Scenario {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "captured-e2e-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let credentials = Credentials()
         let simulator = try await ChildProcess.start(
             try Binaries.url("psp-simulator"),
             [
@@ -87,12 +87,27 @@ final class Scenario: @unchecked Sendable {
                 timeout: \(config.timeout)
                 requests_per_second: \(config.requestsPerSecond)
 
-            """
+            """ + webhooksYAML(config)
         try edit(yaml).write(to: configURL, atomically: true, encoding: .utf8)
+        try (credentials.webhookSecret + "\n").write(
+            to: directory.appendingPathComponent("webhook-secret"), atomically: true, encoding: .utf8)
         try (credentials.bamboraClientSecret + "\n").write(
             to: directory.appendingPathComponent("bambora-client-secret"), atomically: true, encoding: .utf8)
         try (credentials.swedbankPayToken + "\n").write(
             to: directory.appendingPathComponent("swedbankpay-token"), atomically: true, encoding: .utf8)
+    }
+
+    /// The `events:` section for `config.webhooks`: short back-off, so that retries show within seconds.
+    private func webhooksYAML(_ config: DaemonConfig) -> String {
+        guard !config.webhooks.isEmpty else { return "" }
+        return """
+            events:
+              webhooks:
+            \(config.webhooks.map { "    - { url: \"\($0)\", secret_file: webhook-secret, types: [] }" }.joined(separator: "\n"))
+              retry: { initial: 200ms, max: 1s, give_up_after: \(config.webhookGiveUpAfter) }
+              timeout: 1s
+
+            """
     }
 
     // MARK: - The simulator
@@ -314,12 +329,13 @@ final class Scenario: @unchecked Sendable {
 /// The directory is removed after a clean run unless `E2E_KEEP` is set.
 func withScenario(
     _ name: String, config: DaemonConfig = DaemonConfig(), simulatorArguments: [String] = [],
-    _ body: (Scenario) async throws -> Void
+    credentials: Credentials = Credentials(), _ body: (Scenario) async throws -> Void
 ) async throws {
     await ScenarioGate.shared.enter()
     let scenario: Scenario
     do {
-        scenario = try await Scenario.start(name, config: config, simulatorArguments: simulatorArguments)
+        scenario = try await Scenario.start(
+            name, config: config, simulatorArguments: simulatorArguments, credentials: credentials)
     } catch {
         await ScenarioGate.shared.leave()
         throw error
