@@ -261,6 +261,127 @@ public enum OpenAPIDocument {
                     "type": "object"
                   }
                 }
+              },
+              "Event": {
+                "type": "object",
+                "description": "A change a shop acts on (PRODUCT.md, \"Events and webhooks\"): exactly the bytes a webhook is sent. `id` is stable (deduplicate on it); `sequence` orders the database's events.",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "type",
+                  "created_at",
+                  "sequence",
+                  "authorization"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "pattern": "^evt_[0-9a-f]{32}$"
+                  },
+                  "type": {
+                    "enum": [
+                      "authorization.captured",
+                      "authorization.partially_captured",
+                      "authorization.captured_externally",
+                      "authorization.expired",
+                      "authorization.attention",
+                      "authorization.voided",
+                      "authorization.skipped",
+                      "authorization.outcome_unknown"
+                    ]
+                  },
+                  "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "sequence": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "authorization": {
+                    "type": "object",
+                    "description": "The authorization as the change left it; amounts in minor units.",
+                    "additionalProperties": false,
+                    "required": [
+                      "id",
+                      "psp",
+                      "payment",
+                      "state",
+                      "amount",
+                      "captured_amount",
+                      "currency",
+                      "state_reason"
+                    ],
+                    "properties": {
+                      "id": {
+                        "type": "string"
+                      },
+                      "psp": {
+                        "enum": [
+                          "bambora",
+                          "swedbankpay"
+                        ]
+                      },
+                      "payment": {
+                        "type": "string"
+                      },
+                      "state": {
+                        "enum": [
+                          "pending",
+                          "capturing",
+                          "retrying",
+                          "unknown",
+                          "partially_captured",
+                          "captured",
+                          "attention",
+                          "expired",
+                          "skipped",
+                          "voided"
+                        ]
+                      },
+                      "amount": {
+                        "type": "integer",
+                        "minimum": 1
+                      },
+                      "captured_amount": {
+                        "type": "integer",
+                        "minimum": 0
+                      },
+                      "currency": {
+                        "type": "string",
+                        "pattern": "^[A-Z]{3}$"
+                      },
+                      "state_reason": {
+                        "type": [
+                          "string",
+                          "null"
+                        ]
+                      }
+                    }
+                  }
+                }
+              },
+              "EventsPage": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "events",
+                  "next"
+                ],
+                "properties": {
+                  "events": {
+                    "type": "array",
+                    "maxItems": 1000,
+                    "items": {
+                      "$ref": "#/components/schemas/Event"
+                    }
+                  },
+                  "next": {
+                    "type": "string",
+                    "pattern": "^(0|[1-9][0-9]{0,17})$",
+                    "description": "The cursor to pass as `after` for the events after these; `after` itself when there were none"
+                  }
+                }
               }
             },
             "responses": {
@@ -346,6 +467,16 @@ public enum OpenAPIDocument {
               },
               "InvalidCommand": {
                 "description": "Invalid body or Idempotency-Key reused",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "InvalidQuery": {
+                "description": "A malformed `after` or `limit`; errors name it",
                 "content": {
                   "application/problem+json": {
                     "schema": {
@@ -785,6 +916,64 @@ public enum OpenAPIDocument {
                         }
                       }
                     }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Unavailable"
+                  }
+                }
+              }
+            },
+            "/v1/events": {
+              "get": {
+                "summary": "The events after a cursor, oldest first; `next` is the cursor to pass as `after` next time. Scope: read.",
+                "security": [
+                  {
+                    "bearer": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "after",
+                    "in": "query",
+                    "required": false,
+                    "description": "The `next` of an earlier answer (opaque); absent: from the first event.",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^(0|[1-9][0-9]{0,17})$"
+                    }
+                  },
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "required": false,
+                    "description": "How many events at most.",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 1000,
+                      "default": 100
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The events and the cursor after them",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/EventsPage"
+                        }
+                      }
+                    }
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/InvalidQuery"
                   },
                   "401": {
                     "$ref": "#/components/responses/Unauthorized"

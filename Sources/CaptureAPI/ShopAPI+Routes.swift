@@ -42,6 +42,7 @@ extension ShopAPI {
             let report = try await store { try $0.status(configuration: configuration, now: now) }
             return APIResponse.json(200, Views.statusJSON(report))
         }
+        router.get("/v1/events") { request, _ in try await events(request) }
         router.get("/metrics") { request, _ in try await metricsExposition(request) }
         return router
     }

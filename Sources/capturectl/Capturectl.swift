@@ -19,7 +19,7 @@ struct Capturectl: ParsableCommand {
         subcommands: [
             Status.self, Add.self, Import.self, Show.self, Capture.self, Skip.self, Retry.self, Resolve.self,
             Acknowledge.self,
-            Audit.self,
+            Audit.self, Events.self,
         ]
     )
 }
