@@ -25,6 +25,22 @@ struct ExampleConfigurationTests {
         #expect(configuration.expiryRules.first?.window == .seconds(4 * 86_400 + 18 * 3600))
     }
 
+    @Test("its commented api: and events: blocks load once uncommented", arguments: ["# api:", "# events:"])
+    func commentedBlocksLoad(start: String) throws {
+        let lines = try String(contentsOfFile: Self.path, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        let first = try #require(lines.firstIndex { $0 == start })
+        let block = lines[first...].prefix { $0.hasPrefix("# ") }.map { $0.dropFirst(2) }.joined(
+            separator: "\n")
+        let configuration = try ConfigurationLoader.parse(yaml: block, path: Self.path, environment: [:])
+        if start == "# events:" {
+            #expect(configuration.events.webhooks.map(\.secretFile) == ["webhook-secret"])
+            #expect(configuration.events.giveUpAfter == .seconds(3 * 86_400))
+        } else {
+            #expect(configuration.api.tokens.map(\.name) == ["shop", "monitor"])
+        }
+    }
+
     @Test("its secrets are credential ids resolved in $CREDENTIALS_DIRECTORY")
     func secretsResolveInCredentialsDirectory() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(

@@ -10,7 +10,22 @@ import Testing
 struct CoverageTests {
     @Test("one tour of the daemon reaches every state and raises every alert code")
     func everyStateAndAlert() async throws {
-        try await withScenario("coverage", config: DaemonConfig(settleAfter: "3s")) { scenario in
+        // The shop's endpoint is down for the whole tour: its deliveries are given up (webhook_failing).
+        let credentials = Credentials()
+        let endpoint = WebhookReceiver(secret: Array(credentials.webhookSecret.utf8)) { _ in
+            .answer(status: 503)
+        }
+        try await endpoint.withRunning { url in
+            try await tour(webhook: url, credentials: credentials)
+        }
+    }
+
+    private func tour(webhook: String, credentials: Credentials) async throws {
+        try await withScenario(
+            "coverage",
+            config: DaemonConfig(settleAfter: "3s", webhooks: [webhook], webhookGiveUpAfter: "1s"),
+            credentials: credentials
+        ) { scenario in
             var manualSoon = Record.bambora("cov-pending", amount: 1_000, capture: "manual")
             // warn_before is 1h: deadline_approaching.
             manualSoon.expiresAt = Date(timeIntervalSinceNow: 1_800)

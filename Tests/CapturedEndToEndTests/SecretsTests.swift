@@ -6,9 +6,19 @@ import Testing
 struct SecretsTests {
     @Test("no secret or token appears in the log, in show --json, or in the database file")
     func secretsStayOut() async throws {
-        var config = DaemonConfig()
+        // A webhook that takes every event: its signing secret must stay out of everything too.
+        let credentials = Credentials()
+        let endpoint = WebhookReceiver(secret: Array(credentials.webhookSecret.utf8))
+        try await endpoint.withRunning { url in
+            try await run(webhook: url, endpoint: endpoint, credentials: credentials)
+        }
+        #expect(endpoint.deliveries.count >= 3 && endpoint.deliveries.allSatisfy(\.signatureValid))
+    }
+
+    private func run(webhook: String, endpoint: WebhookReceiver, credentials: Credentials) async throws {
+        var config = DaemonConfig(webhooks: [webhook])
         config.logLevel = "debug"
-        try await withScenario("secrets", config: config) { scenario in
+        try await withScenario("secrets", config: config, credentials: credentials) { scenario in
             let bambora = Record.bambora("secret-b", amount: 1_111)
             let swedbankPay = Record.swedbankPay("secret-s", amount: 2_222)
             let unknown = Record.bambora("secret-unknown", amount: 3_333)
@@ -23,6 +33,9 @@ struct SecretsTests {
                 shows.append(try await scenario.ctl("show", record.id).stdout)
             }
             #expect(try await scenario.ledger().tokensIssued >= 1, "the Bambora token was fetched")
+            try await eventually("the events delivered", timeout: .seconds(10), every: .milliseconds(50)) {
+                endpoint.deliveries.count >= 3 ? () : nil
+            }
             daemon.send(SIGTERM)
             #expect(try await daemon.waitForExit() == 0)
 
@@ -30,7 +43,10 @@ struct SecretsTests {
             let basic = Data("\(credentials.bamboraClientID):\(credentials.bamboraClientSecret)".utf8)
                 .base64EncodedString()
             // Every token the simulator issues starts with simtok_.
-            let secrets = [credentials.bamboraClientSecret, credentials.swedbankPayToken, basic, "simtok_"]
+            let secrets = [
+                credentials.bamboraClientSecret, credentials.swedbankPayToken, basic, "simtok_",
+                credentials.webhookSecret,
+            ]
             let files = try FileManager.default.contentsOfDirectory(atPath: scenario.directory.path)
                 .filter { $0.hasPrefix("captured.sqlite") }
             #expect(files.contains("captured.sqlite"))
