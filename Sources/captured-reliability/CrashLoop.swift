@@ -39,7 +39,6 @@ struct CrashLoop {
     static let chunks = 4
 
     func run() async throws -> SectionReport {
-        var report = SectionReport("a. crash loop")
         let simulator = try await suite.simulator("crash")
         var settings = DaemonSettings()
         settings.budget = 4
@@ -48,6 +47,22 @@ struct CrashLoop {
         // The fault matrix runs payment orders on the default (3.1, the whole order answered);
         // here on 3.0 (`capture.transaction` answered), so both answer shapes live through the kills.
         settings.paymentOrderVersion = "3.0"
+        // Every event goes to a flaky endpoint (down, slow, answering 500) from the first start.
+        let webhook = FlakyWebhook(seed: suite.random.next())
+        settings.webhookURL = try await webhook.start()
+        settings.webhookSecret = webhook.secret
+        do {
+            return try await run(settings: settings, simulator: simulator, webhook: webhook)
+        } catch {
+            await webhook.stop()
+            throw error
+        }
+    }
+
+    func run(settings: DaemonSettings, simulator: Simulator, webhook: FlakyWebhook) async throws
+        -> SectionReport
+    {
+        var report = SectionReport("a. crash loop")
         let workspace = try Workspace(
             root: suite.root, name: "crash", binaries: suite.binaries, simulator: simulator,
             settings: settings)
@@ -61,6 +76,8 @@ struct CrashLoop {
 
         var state = LoopState(auths: auths, suite: suite, workspace: workspace)
         try await state.importChunk(0)
+        // A webhook seen for the first time is sent the events after the newest one (none expected).
+        let eventsBefore = (try? await workspace.scalar("SELECT COALESCE(MAX(sequence), 0) FROM event")) ?? 0
         try await state.loop(kills: suite.scale.kills, report: &report)
         for chunk in 1..<Self.chunks { try await state.importChunk(chunk) }
         try await state.requestCaptures(limit: Int.max)
@@ -79,6 +96,23 @@ struct CrashLoop {
             return open == 0
         }
         report.expect(settled, "the daemon did not settle every authorization within 240 s of the last kill")
+        // Then until every event reached the endpoint (still flaky, no more outages) and every alert
+        // line was written.
+        await webhook.endOutages()
+        let drainStarted = ContinuousClock.now
+        let drained = try await workspace.waitUntil(limit: .seconds(180), every: .seconds(1)) {
+            let undelivered = try? await workspace.scalar(
+                "SELECT count(*) FROM event e WHERE e.sequence > \(eventsBefore) AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.event_sequence = e.sequence AND d.state = 'delivered')"
+            )
+            let unemitted = try? await workspace.scalar(
+                "SELECT count(*) FROM alert_outbox WHERE emitted_at IS NULL")
+            return undelivered == 0 && unemitted == 0
+        }
+        report.expect(
+            drained,
+            "events undelivered or alert lines unwritten 180 s after every authorization settled (the endpoint accepting most requests)"
+        )
+        let drainSeconds = Int((ContinuousClock.now - drainStarted).seconds.rounded(.up))
         let status = await final.terminate()
         report.expect(
             status == 0,
@@ -96,6 +130,15 @@ struct CrashLoop {
 
         let check = CrashCheck(suite: suite, workspace: workspace, simulator: simulator, auths: auths)
         try await check.verify(into: &report)
+        await webhook.stop()
+        report.figure("webhook drain after settling, s", drainSeconds)
+        try await WebhookCheck(
+            workspace: workspace, deliveries: webhook.receiver.deliveries, eventsBefore: eventsBefore,
+            refusedWindows: await webhook.refusedWindows
+        ).verify(into: &report)
+        for failure in await webhook.restartFailures {
+            report.violations.append("the suite could not bring the webhook endpoint back: \(failure)")
+        }
         await simulator.stop()
         return report
     }

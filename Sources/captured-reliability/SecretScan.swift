@@ -14,7 +14,8 @@ struct SecretScan {
         var files: [URL] = []
         while let url = enumerator?.nextObject() as? URL {
             let name = url.lastPathComponent
-            if name == "bambora-client-secret" || name == "swedbankpay-token" || name.hasPrefix("api-token-")
+            if name == "bambora-client-secret" || name == "swedbankpay-token" || name == "webhook-secret"
+                || name.hasPrefix("api-token-")
             {
                 if let value = try? String(contentsOf: url, encoding: .utf8), !value.isEmpty {
                     secrets.insert(value.trimmingCharacters(in: .newlines))

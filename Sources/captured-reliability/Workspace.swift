@@ -38,6 +38,15 @@ struct DaemonSettings {
     var pspURL: String?
     /// psp.swedbankpay.payment_order_version ("3.0" or "3.1"); nil leaves the default (3.1).
     var paymentOrderVersion: String?
+    /// events.webhooks: one endpoint, signed with `webhookSecret` (written to `webhook-secret`);
+    /// nil: no `events:` section.
+    var webhookURL: String?
+    var webhookSecret = ""
+    /// events.timeout, events.retry (initial, max, give_up_after).
+    var webhookTimeout = "1s"
+    var webhookRetryInitial = "200ms"
+    var webhookRetryMax = "1s"
+    var webhookGiveUpAfter = "1d"
 }
 
 /// One section's scratch directory: a configuration, the secrets, a database, every log.
@@ -71,6 +80,20 @@ struct Workspace {
             to: directory.appendingPathComponent("swedbankpay-token"), atomically: true, encoding: .utf8)
         let url = settings.pspURL ?? simulator?.baseURL ?? "http://127.0.0.1:9"
         let orderVersion = settings.paymentOrderVersion.map { "\n    payment_order_version: \"\($0)\"" } ?? ""
+        var events = ""
+        if let webhook = settings.webhookURL {
+            try settings.webhookSecret.write(
+                to: directory.appendingPathComponent("webhook-secret"), atomically: true, encoding: .utf8)
+            events = """
+
+                events:
+                  webhooks:
+                    - { url: "\(webhook)", secret_file: webhook-secret, types: [] }
+                  retry: { initial: \(settings.webhookRetryInitial), max: \(settings.webhookRetryMax), give_up_after: \(settings.webhookGiveUpAfter) }
+                  timeout: \(settings.webhookTimeout)
+                  max_concurrent_deliveries: 8
+                """
+        }
         let yaml = """
             database: \(database ?? databasePath)
             log: { level: info, format: logfmt }
@@ -96,7 +119,7 @@ struct Workspace {
                 token_file: swedbankpay-token
                 max_automatic_attempts: \(settings.budget)
                 timeout: \(settings.timeout)
-                requests_per_second: 1000\(orderVersion)
+                requests_per_second: 1000\(orderVersion)\(events)
 
             """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
