@@ -425,6 +425,16 @@ public enum OpenAPIDocument {
                   }
                 }
               },
+              "RequestTimeout": {
+                "description": "The body did not arrive within 30 seconds of the request's head",
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
               "TooLarge": {
                 "description": "The body is larger than api.max_body",
                 "content": {
@@ -565,6 +575,9 @@ public enum OpenAPIDocument {
                   "403": {
                     "$ref": "#/components/responses/Forbidden"
                   },
+                  "408": {
+                    "$ref": "#/components/responses/RequestTimeout"
+                  },
                   "413": {
                     "$ref": "#/components/responses/TooLarge"
                   },
@@ -694,6 +707,9 @@ public enum OpenAPIDocument {
                   "403": {
                     "$ref": "#/components/responses/Forbidden"
                   },
+                  "408": {
+                    "$ref": "#/components/responses/RequestTimeout"
+                  },
                   "413": {
                     "$ref": "#/components/responses/TooLarge"
                   },
@@ -780,6 +796,9 @@ public enum OpenAPIDocument {
                   "403": {
                     "$ref": "#/components/responses/Forbidden"
                   },
+                  "408": {
+                    "$ref": "#/components/responses/RequestTimeout"
+                  },
                   "413": {
                     "$ref": "#/components/responses/TooLarge"
                   },
@@ -857,6 +876,9 @@ public enum OpenAPIDocument {
                   },
                   "403": {
                     "$ref": "#/components/responses/Forbidden"
+                  },
+                  "408": {
+                    "$ref": "#/components/responses/RequestTimeout"
                   },
                   "413": {
                     "$ref": "#/components/responses/TooLarge"

@@ -90,6 +90,12 @@ public struct Problem: Error, Sendable, Hashable {
             detail: "the request body is larger than api.max_body (\(limit) bytes)")
     }
 
+    public static func bodyTimeout(_ limit: Duration) -> Problem {
+        Problem(
+            status: 408, code: "body-timeout", title: "Request timeout",
+            detail: "the request body did not arrive within \(limit.components.seconds) seconds of its head")
+    }
+
     public static let unavailable = Problem(
         status: 503, code: "database-unavailable", title: "Service unavailable",
         detail: "the database cannot be read or written now; try again")

@@ -65,7 +65,22 @@ extension ShopAPI {
             throw Problem.tooLarge(limit)
         }
         do {
-            let buffer = try await request.body.collect(upTo: limit)
+            // A client that sends its head and then trickles (or withholds) the body holds a
+            // connection; it gets 408 after `bodyTimeout` and the connection is closed.
+            let timeout = bodyTimeout
+            let body = request.body
+            let buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask { try await body.collect(upTo: limit) }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let buffer = first else {
+                    throw Problem.bodyTimeout(timeout)
+                }
+                return buffer
+            }
             return Array(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw Problem.tooLarge(limit)

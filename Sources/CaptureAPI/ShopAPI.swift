@@ -19,6 +19,8 @@ public struct ShopAPI: Sendable {
     let authenticator: TokenAuthenticator
     let now: @Sendable () -> Instant
     let logger: Logger
+    /// See ``ShopAPI/bodyTimeout``; shorter in tests.
+    let bodyTimeout: Duration
     /// What `GET /metrics` serves: the daemon's metrics.
     let metrics: CaptureMetrics
 
@@ -28,11 +30,16 @@ public struct ShopAPI: Sendable {
     public static let maxConnections = 256
     /// A connection that sends nothing (headers, body) and is sent nothing for this long is closed.
     public static let idleTimeout = TimeAmount.seconds(30)
+    /// A request's body must arrive within this long of its head (else 408, and the connection is
+    /// closed); a head that never completes is cut by `idleTimeout`.
+    public static let bodyTimeout = Duration.seconds(30)
 
     public init(
         database: CaptureDatabase, configuration: CaptureConfiguration, tokens: [APIToken],
-        now: @escaping @Sendable () -> Instant, logger: Logger, metrics: CaptureMetrics? = nil
+        now: @escaping @Sendable () -> Instant, logger: Logger, metrics: CaptureMetrics? = nil,
+        bodyTimeout: Duration = ShopAPI.bodyTimeout
     ) {
+        self.bodyTimeout = bodyTimeout
         self.database = database
         self.configuration = configuration
         self.authenticator = TokenAuthenticator(tokens: tokens)

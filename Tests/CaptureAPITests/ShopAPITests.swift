@@ -172,3 +172,64 @@ struct ShopAPITests {
         }
     }
 }
+
+/// The limits a public endpoint needs, over a real TCP connection.
+@Suite("shop API limits on a live connection")
+struct ShopAPILiveLimitTests {
+    @Test("a body that does not come within the body timeout gets 408")
+    func slowBodyGets408() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "captured-api-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configuration = try ConfigurationLoader.parse(
+            yaml: "database: \(directory.path)/captured.sqlite\n", path: "test.yaml", environment: [:])
+        let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
+        let api = ShopAPI(
+            database: database, configuration: configuration, tokens: [ShopAPITests.shop],
+            now: { Instant(millisecondsSinceEpoch: 1_795_000_000_000) }, logger: .init(label: "test"),
+            bodyTimeout: .milliseconds(300))
+        let app = Application(
+            router: api.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            // The head promises 100 bytes; none follow.
+            let answer = try await rawExchange(
+                port: port,
+                "POST /v1/authorizations HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(ShopAPITests.shop.value)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+            #expect(answer.contains("body-timeout"))
+        }
+        #expect(try database.authorization(id: "anything") == nil)
+    }
+
+    /// Sends `text` on a new TCP connection and returns what comes back within 5 seconds.
+    private func rawExchange(port: Int, _ text: String) async throws -> String {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        #expect(connected == 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = text.withCString { send(descriptor, $0, strlen($0), 0) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received += buffer[0..<count]
+            if String(decoding: received, as: UTF8.self).contains("}") { break }
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+}
