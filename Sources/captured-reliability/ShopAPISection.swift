@@ -141,6 +141,7 @@ struct ShopAPISection {
 
         // Schema-driven fuzzing (after the store check: it registers what it likes).
         try await fuzz(workspace: workspace, port: port, token: shop, report: &report)
+        try await checkDocuments(workspace: workspace, port: port, token: shop, report: &report)
 
         // Still up; captures requested once each were captured once.
         let healthy = RawHTTPConnection(socketPath: socket).exchange(
