@@ -176,6 +176,18 @@ struct WebhookCheck {
                 newest[delivery.authorizationID] ?? .min, delivery.sequence)
         }
 
+        // A slow answer comes past `events.timeout`: the daemon must have given up on it and sent the
+        // event again (had it waited and taken the 2xx, the event would not come back).
+        var lastArrival: [String: Int] = [:]
+        for delivery in deliveries { lastArrival[delivery.eventID] = delivery.arrival }
+        let slow = deliveries.filter { if case .slow = $0.behaviour { true } else { false } }
+        let waitedFor = slow.filter { lastArrival[$0.eventID] == $0.arrival }
+        for delivery in waitedFor.prefix(5) {
+            report.violations.append(
+                "event \(delivery.eventID): answered after \(FlakyWebhook.slowMilliseconds) ms (past events.timeout) and never sent again: the daemon waited past its timeout"
+            )
+        }
+
         var states: [String: Int] = [:]
         for row in try await workspace.rows(
             "SELECT state, count(*) AS n FROM webhook_delivery GROUP BY state")
@@ -198,9 +210,7 @@ struct WebhookCheck {
             "answered 500", deliveries.filter { $0.behaviour == .answer(status: 500) }.count)
         report.figure(
             "answered 503 (down)", deliveries.filter { $0.behaviour == .answer(status: 503) }.count)
-        report.figure(
-            "slow past the timeout",
-            deliveries.filter { if case .slow = $0.behaviour { true } else { false } }.count)
+        report.figure("slow past the timeout, sent again", "\(slow.count - waitedFor.count)/\(slow.count)")
         report.figure("endpoint gone (refused windows)", refusedWindows)
         report.figure(
             "daemon-logged failures (HTTP/timeout/connection)",
