@@ -41,7 +41,12 @@ public final class SwedbankPayClient: PaymentProvider {
 
     public func payment(_ locator: PaymentLocator) async throws(PSPError) -> PaymentSnapshot {
         if Self.isPaymentOrder(locator) { return try await self.paymentOrder(locator) }
-        let document = try await self.paymentDocument(locator)
+        // One request: the payment with its transactions expanded (the captures among them). A PSP
+        // that answers without them is asked for the captures list as well.
+        let document = try await self.paymentDocument(locator, expandTransactions: true)
+        if let transactions = document.payment.transactions {
+            return document.snapshot(captures: SwedbankCapturesDocument(transactions: transactions).captures)
+        }
         let captures = try await self.captures(locator, capturesID: document.payment.capturesID)
         return document.snapshot(captures: captures)
     }
@@ -188,13 +193,15 @@ public final class SwedbankPayClient: PaymentProvider {
 
     // MARK: - Reading
 
-    private func paymentDocument(_ locator: PaymentLocator) async throws(PSPError) -> SwedbankPaymentDocument
+    private func paymentDocument(_ locator: PaymentLocator, expandTransactions: Bool = false)
+        async throws(PSPError) -> SwedbankPaymentDocument
     {
-        guard let url = self.resolve(locator.payment) else {
+        guard let resolved = self.resolve(locator.payment) else {
             throw PSPError.invalidRequest.with(
                 psp: .swedbankPay, payment: locator.payment,
                 detail: "the payment is not on the configured api_url")
         }
+        let url = expandTransactions ? resolved + "?$expand=transactions" : resolved
         let exchange = try await self.get(url, locator: locator, operation: .payment)
         guard let document = exchange.decode(SwedbankPaymentDocument.self) else {
             throw PSPError.malformedResponse.with(

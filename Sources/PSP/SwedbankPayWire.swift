@@ -165,6 +165,11 @@ struct SwedbankCapturesDocument: Decodable, Sendable {
     private enum CodingKeys: String, CodingKey { case captures }
     private enum ListKeys: String, CodingKey { case captureList, transactionList }
 
+    /// From a payment's expanded `transactions.transactionList` (the `Capture` ones count).
+    init(transactions: [SwedbankTransaction]) {
+        self.entries = transactions.map { SwedbankCaptureEntry(id: $0.id, transaction: $0) }
+    }
+
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         if let entries = try? container.decode([SwedbankCaptureEntry].self, forKey: .captures) {

@@ -55,6 +55,19 @@ struct SimulatorResponder: HTTPResponder {
             status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
     }
 
+    /// The resources named by `$expand` in the query (`?$expand=transactions,captures`; `%24expand`
+    /// too), lower-cased.
+    static func expand(_ target: String) -> Set<String> {
+        guard let query = target.split(separator: "?", maxSplits: 1).dropFirst().first else { return [] }
+        var names: Set<String> = []
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, ["$expand", "%24expand"].contains(parts[0].lowercased()) else { continue }
+            for name in parts[1].split(separator: ",") { names.insert(name.lowercased()) }
+        }
+        return names
+    }
+
     private func reply(request: Request, rawPath: String, body: Data) async -> SimReply {
         let segments = rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { $0 }
         let trimmed = segments.last == "" ? Array(segments.dropLast()) : segments
@@ -111,7 +124,9 @@ struct SimulatorResponder: HTTPResponder {
                 return overloaded
             }
             if trimmed.count == 4, method == .get {
-                return await self.state.swedbankGet(id: id, authorization: authorization, host: host)
+                return await self.state.swedbankGet(
+                    id: id, authorization: authorization, host: host,
+                    expand: Self.expand(request.head.path ?? ""))
             }
             if trimmed.count == 5, trimmed[4] == "captures" {
                 if method == .get {

@@ -15,7 +15,11 @@ extension SimulatorState {
         .swedbankProblem(404, resource, "notfound", "Not found", "The payment was not found.")
     }
 
-    func swedbankGet(id: String, authorization: String?, host: String) -> SimReply {
+    /// `GET` a card payment; with `$expand=transactions`, its `transactions.transactionList` inline
+    /// (the authorization, every capture transaction as the captures list shows it — `Initialized`
+    /// and `Failed` ones included, a late landing absent until it lands — and a cancellation), as
+    /// the real API's expanded answer (refdata: `...-expanded-transactions-cancelled-sdkphp.json`).
+    func swedbankGet(id: String, authorization: String?, host: String, expand: Set<String> = []) -> SimReply {
         self.settle()
         let resource = Self.resource(of: id)
         if let failure = self.swedbankCheck(authorization, resource: resource) { return failure }
@@ -29,6 +33,11 @@ extension SimulatorState {
             "captures": ["id": payment.id + "/captures"],
             "transactions": ["id": payment.id + "/transactions"],
         ]
+        if expand.contains("transactions") {
+            object["transactions"] = [
+                "id": payment.id + "/transactions", "transactionList": self.transactionList(payment),
+            ]
+        }
         if payment.remaining > 0 {
             // Absent, not zero, once nothing remains (as the real API does).
             object["remainingCaptureAmount"] = payment.remaining
@@ -78,6 +87,44 @@ extension SimulatorState {
                 ],
             ]
         )
+    }
+
+    /// Every transaction of a card payment, oldest first: the authorization, the captures, a
+    /// cancellation.
+    private func transactionList(_ payment: SimPayment) -> [[String: Any]] {
+        var list: [[String: Any]] = [
+            [
+                "id": "\(payment.id)/transactions/authorization",
+                "created": SimTimestamp.swedbankPay(payment.created),
+                "updated": SimTimestamp.swedbankPay(payment.created), "type": "Authorization",
+                "state": "Completed",
+                "number": 40_100_000_001 + Int64(abs(payment.id.hashValue % 1_000_000)),
+                "amount": payment.amount,
+                "vatAmount": payment.vatAmount, "description": "Simulated purchase",
+                "payeeReference": "auth\(abs(payment.id.hashValue % 1_000_000))", "isOperational": false,
+                "operations": [[String: Any]](),
+            ]
+        ]
+        for capture in payment.swedbankCaptures {
+            if let transaction = self.captureJSON(capture, payment: payment)["transaction"] as? [String: Any]
+            {
+                list.append(transaction)
+            }
+        }
+        if payment.cancelled {
+            list.append([
+                "id": "\(payment.id)/transactions/cancellation",
+                "created": SimTimestamp.swedbankPay(payment.updated),
+                "updated": SimTimestamp.swedbankPay(payment.updated), "type": "Cancellation",
+                "state": "Completed",
+                "number": 40_100_000_002 + Int64(abs(payment.id.hashValue % 1_000_000)),
+                "amount": payment.amount,
+                "vatAmount": 0, "description": "Cancelled in the back office",
+                "payeeReference": "cancel\(abs(payment.id.hashValue % 1_000_000))", "isOperational": false,
+                "operations": [[String: Any]](),
+            ])
+        }
+        return list
     }
 
     private func captureJSON(_ capture: SimPayment.SwedbankCapture, payment: SimPayment) -> [String: Any] {

@@ -230,4 +230,31 @@ struct SwedbankPayClientTests {
             #expect(abs(occurredAt.timeIntervalSince(before)) < 5)
         }
     }
+
+    @Test("A read is one request: the payment with its transactions expanded, captures failed ones included")
+    func readIsOneExpandedRequest() async throws {
+        try await withSimulatedPSPs(simulator: .init(recordsRequests: true)) { psps in
+            let locator = await psps.swedbankPayment(amount: 5_000)
+            guard
+                case .captured = await psps.swedbank.capture(captureRequest(locator, amount: 1_000, vat: 200))
+            else {
+                Issue.record("expected captured")
+                return
+            }
+            _ = await psps.state.injectFaults(psp: .swedbankpay, payment: locator.payment, enqueue: [.refuse])
+            _ = await psps.swedbank.capture(captureRequest(locator, amount: 1_000, vat: 200))
+            let before = await psps.state.requests.recorded.count
+            let snapshot = try await psps.swedbank.payment(locator)
+            let reads = await psps.state.requests.recorded.dropFirst(before)
+            #expect(reads.map(\.method) == ["GET"])
+            #expect(reads.first?.path == locator.payment + "?$expand=transactions")
+            #expect(snapshot.capturedAmount == 1_000)
+            #expect(snapshot.captures.map(\.state) == [.completed, .failed])
+            #expect(snapshot.captures.map(\.amount) == [1_000, 1_000])
+            // The captures list says the same.
+            #expect(
+                try await psps.swedbank.captures(locator).map(\.reference)
+                    == snapshot.captures.map(\.reference))
+        }
+    }
 }
