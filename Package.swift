@@ -218,7 +218,8 @@ let package = Package(
         .executableTarget(
             name: "captured-bench",
             dependencies: [
-                "CaptureCore", "CaptureStore", "CaptureConfig", "CaptureDaemon", "PSP", "PSPSimulator",
+                "CaptureCore", "CaptureStore", "CaptureConfig", "CaptureDaemon", "CaptureWebhooks", "PSP",
+                "PSPSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

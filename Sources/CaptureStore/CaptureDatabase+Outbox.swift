@@ -13,6 +13,8 @@ enum Outbox {
         alerts: [Alert], now: Instant
     ) throws {
         try AuthorizationRow.update(db, after)
+        // The bench's A/B only (CaptureDatabase+Benchmarks.swift): never set in the daemon or a command.
+        if CaptureDatabase.withoutOutboxForBenchmarks.load(ordering: .relaxed) { return }
         if let kind = AuthorizationEvent.Kind.of(change: before, to: after, auditEvent: auditEvent) {
             try insertEvent(db, kind: kind, authorization: after, now: now)
         }

@@ -3,7 +3,7 @@ import CaptureDaemon
 import Foundation
 import Logging
 
-/// `captured-bench [--quick] [--keep] [--work-dir DIR] [--only NAMES]`: every workload of issues 6 and 11
+/// `captured-bench [--quick] [--keep] [--work-dir DIR] [--only NAMES]`: every workload of issues 6, 11, 13, 14
 /// against its baseline in the same run; prints each figure with its bar, then a Markdown table.
 /// Exit 0 when every bar is met, 1 otherwise.
 @main
@@ -30,6 +30,11 @@ struct Bench {
         /// Registrations through the shop API, and capture requests timed one at a time.
         var apiRegistrations: Int
         var apiCaptures: Int
+        /// The outbox's A/B: captures per run through the store alone, (PSP latency in ms, captures
+        /// per run) through the daemon, and the rounds (each variant once a round, in turn).
+        var outboxStoreCaptures: Int
+        var outboxDaemonCaptures: [(Int, Int)]
+        var outboxRounds: Int
 
         static let full = Sizes(
             imported: 1_000_000, importSmall: 100_000, schedulerSmall: 10_000, inFlight: 1_000,
@@ -37,14 +42,16 @@ struct Bench {
             latencySequentialCaptures: 200,
             idleSeconds: 30, schedulerPasses: 200,
             scale: [1_000_000, 5_000_000], stormDue: 1_000, slowPSPCaptures: [(50, 3_200), (200, 1_200)],
-            apiRegistrations: 20_000, apiCaptures: 500)
+            apiRegistrations: 20_000, apiCaptures: 500,
+            outboxStoreCaptures: 4_000, outboxDaemonCaptures: [(0, 4_000), (20, 1_500)], outboxRounds: 5)
         static let quick = Sizes(
             imported: 50_000, importSmall: 10_000, schedulerSmall: 1_000, inFlight: 100,
             daemonCaptures: 600, bareCaptures: 600, sequentialCaptures: 200, latencyCaptures: 400,
             latencySequentialCaptures: 50,
             idleSeconds: 5, schedulerPasses: 50,
             scale: [50_000], stormDue: 200, slowPSPCaptures: [(50, 400), (200, 200)],
-            apiRegistrations: 2_000, apiCaptures: 100)
+            apiRegistrations: 2_000, apiCaptures: 100,
+            outboxStoreCaptures: 1_000, outboxDaemonCaptures: [(0, 1_000)], outboxRounds: 2)
     }
 
     static func main() async {
@@ -63,7 +70,7 @@ struct Bench {
         if flag("--help") || flag("-h") {
             print(
                 """
-                usage: captured-bench [--quick] [--keep] [--work-dir DIR] [--only import,scheduler,status,idle,recovery,throughput,slow,storm,scale,api]
+                usage: captured-bench [--quick] [--keep] [--work-dir DIR] [--only import,scheduler,status,idle,recovery,throughput,slow,storm,scale,api,outbox]
                                       [--scale N,N] [--idle-seconds N]
                 Run after `swift build -c release`: it starts .build/release/capturectl and captured.
                 """)
@@ -143,6 +150,9 @@ struct Bench {
             }
             if wanted("api") {
                 try await APIWorkload(workspace: workspace, sizes: sizes, report: report).run()
+            }
+            if wanted("outbox") {
+                try await OutboxWorkload(workspace: workspace, sizes: sizes, report: report).run()
             }
             say("\nfinished in \(format((ContinuousClock.now - started).seconds, 0)) s\n")
             print(report.table)

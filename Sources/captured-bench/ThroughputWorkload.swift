@@ -2,6 +2,7 @@ import CaptureConfig
 import CaptureCore
 import CaptureDaemon
 import CaptureStore
+import CaptureWebhooks
 import Foundation
 import GRDB
 import Logging
@@ -19,10 +20,25 @@ struct ThroughputWorkload {
     let report: Report
     let concurrency = 16
 
-    /// One measured run: captures per second, and the PSP requests each capture cost.
+    /// One measured run: captures per second, and the PSP requests each capture cost; with a
+    /// webhook, how far its deliveries lagged.
     struct Rate {
         var perSecond: Double
         var requestsPerCapture: Double
+        /// From registration until every authorization was `captured`.
+        var elapsed: Duration = .zero
+        /// Events the webhook's receiver had accepted when the last capture was recorded.
+        var deliveredAtEnd: Int? = nil
+        /// From registration until the receiver had accepted every capture's event.
+        var lastDelivery: Duration? = nil
+    }
+
+    /// A webhook endpoint for ``measureDaemon(_:count:name:logger:webhook:)``: its URL and secret,
+    /// and how many distinct events it has accepted so far.
+    struct Endpoint: Sendable {
+        var url: String
+        var secret: [UInt8]
+        var accepted: @Sendable () -> Int
     }
 
     func run() async throws {
@@ -115,9 +131,9 @@ struct ThroughputWorkload {
         }
     }
 
-    private func configuration(_ simulator: RunningPSPSimulator, database: String) throws -> (
-        CaptureConfiguration, PSPSecrets
-    ) {
+    private func configuration(_ simulator: RunningPSPSimulator, database: String, events: String = "")
+        throws -> (CaptureConfiguration, PSPSecrets)
+    {
         let tokenFile = "\(workspace.directory)/swedbankpay-token"
         try simulator.configuration.swedbankPayToken.write(
             toFile: tokenFile, atomically: true, encoding: .utf8)
@@ -132,6 +148,7 @@ struct ThroughputWorkload {
                     token_file: \(tokenFile)
                     timeout: 10s
                     requests_per_second: 10000
+                \(events)
                 """)
         let configuration = try ConfigurationLoader.load(explicitPath: path, environment: [:])
         return (configuration, try configuration.readSecrets(environment: [:]))
@@ -151,25 +168,33 @@ struct ThroughputWorkload {
     }
 
     /// The daemon in this process; registration of `count` immediate captures, then wait until
-    /// every one is `captured`.
-    private func measureDaemon(
-        _ simulator: RunningPSPSimulator, count: Int, name: String, logger: Logger
+    /// every one is `captured`. With a `webhook`, the daemon delivers every event to it (the
+    /// configuration's defaults otherwise), and after the last capture the wait goes on until the
+    /// endpoint has accepted every capture's event.
+    func measureDaemon(
+        _ simulator: RunningPSPSimulator, count: Int, name: String, logger: Logger,
+        webhook: Endpoint? = nil
     ) async throws -> Rate {
         let path = "\(workspace.directory)/throughput-\(name).sqlite"
         workspace.remove(path)
-        let (configuration, secrets) = try self.configuration(simulator, database: path)
-        let payments = await seed(simulator, count: count, prefix: name)
-        let authorized = (workspace.now - .seconds(60)).rfc3339
-        let drafts = try payments.enumerated().map { index, payment in
-            try AuthorizationDraft.validate([
-                "id": .string("\(name)-\(index)"), "psp": .string("swedbankpay"), "payment": .string(payment),
-                "amount": .integer(10_000), "vat_amount": .integer(2_000), "currency": .string("SEK"),
-                "authorized_at": .string(authorized), "capture": .string("immediate"),
-            ]).get()
+        var events = ""
+        if let webhook {
+            let secretFile = "\(workspace.directory)/webhook-secret"
+            try Data(webhook.secret).write(to: URL(fileURLWithPath: secretFile))
+            events =
+                "events: { webhooks: [{ url: \"\(webhook.url)\", secret_file: \(secretFile), types: [] }] }"
         }
+        let (configuration, secrets) = try self.configuration(simulator, database: path, events: events)
+        let webhookSecrets = try configuration.readWebhookSecrets(environment: [:])
+        let payments = await seed(simulator, count: count, prefix: name)
+        let drafts = try Self.drafts(payments, name: name, now: workspace.now)
         let database = try CaptureDatabase(path: path, mode: .migrate)
         let providers = PaymentProviders.make(configuration: configuration, secrets: secrets, logger: logger)
-        let daemon = CaptureDaemon(configuration: configuration, providers: providers, logger: logger)
+        let daemon = CaptureDaemon(
+            configuration: configuration, providers: providers,
+            webhooks: configuration.events.webhooks.map {
+                Webhook(spec: $0, secret: webhookSecrets[$0.name] ?? [])
+            }, logger: logger)
         let reader = try DatabasePool(path: path)
         return try await withThrowingTaskGroup(of: Rate?.self) { group in
             group.addTask {
@@ -199,15 +224,35 @@ struct ThroughputWorkload {
                 }
                 let elapsed = ContinuousClock.now - started
                 let requests = simulator.state.requests.total - requestsBefore
-                let audited = try await reader.read { db in
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log") ?? 0
+                // Counted once the clock has stopped: polling the endpoint is not the daemon's cost.
+                let deliveredAtEnd = webhook?.accepted()
+                var lastDelivery: Duration?
+                if let webhook {
+                    while webhook.accepted() < count {
+                        if ContinuousClock.now - started > .seconds(600) {
+                            throw BenchError(
+                                "only \(webhook.accepted()) of \(count) events delivered after 600 s")
+                        }
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                    lastDelivery = ContinuousClock.now - started
+                }
+                let (audited, events) = try await reader.read { db in
+                    (
+                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log") ?? 0,
+                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0
+                    )
                 }
                 say(
-                    "  daemon: \(count) captured in \(format(elapsed.seconds, 2)) s, \(audited) audit entries, \(requests) PSP requests"
+                    "  daemon: \(count) captured in \(format(elapsed.seconds, 2)) s, \(audited) audit entries, \(events) events, \(requests) PSP requests"
+                        + (lastDelivery.map {
+                            ", \(deliveredAtEnd ?? 0) delivered by then, the last at \(format($0.seconds, 2)) s"
+                        } ?? "")
                 )
                 return Rate(
                     perSecond: Double(count) / elapsed.seconds,
-                    requestsPerCapture: Double(requests) / Double(count))
+                    requestsPerCapture: Double(requests) / Double(count), elapsed: elapsed,
+                    deliveredAtEnd: deliveredAtEnd, lastDelivery: lastDelivery)
             }
             defer { group.cancelAll() }
             while let result = try await group.next() {
@@ -215,6 +260,19 @@ struct ThroughputWorkload {
                 throw BenchError("the daemon stopped before the captures finished")
             }
             throw BenchError("no result")
+        }
+    }
+
+    /// Swedbank Pay authorizations of the `payments`, due for an immediate capture of 100.00 SEK:
+    /// ids `name-0`, `name-1`, ...
+    static func drafts(_ payments: [String], name: String, now: Instant) throws -> [AuthorizationDraft] {
+        let authorized = (now - .seconds(60)).rfc3339
+        return try payments.enumerated().map { index, payment in
+            try AuthorizationDraft.validate([
+                "id": .string("\(name)-\(index)"), "psp": .string("swedbankpay"), "payment": .string(payment),
+                "amount": .integer(10_000), "vat_amount": .integer(2_000), "currency": .string("SEK"),
+                "authorized_at": .string(authorized), "capture": .string("immediate"),
+            ]).get()
         }
     }
 
