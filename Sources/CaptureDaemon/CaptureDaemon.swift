@@ -110,6 +110,9 @@ public struct CaptureDaemon: Sendable {
             alerts,
         ]
         if !webhooks.isEmpty {
+            // Before the daemon says it is ready: a webhook seen for the first time is sent every
+            // event from this start on (a change made right after start must not slip past it).
+            try database.registerWebhooks(webhooks.map { (name: $0.name, url: $0.spec.url) }, now: startedAt)
             let metrics = providers.metrics
             let clock = clock
             services.append(

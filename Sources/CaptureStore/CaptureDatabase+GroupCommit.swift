@@ -113,6 +113,48 @@ extension CaptureDatabase {
     }
 }
 
+extension CaptureDatabase {
+    /// Any small write of the daemon's through group commit, in a savepoint of its own, committed
+    /// together with the captures' mutations that arrive meanwhile (one flush for all). Returns once
+    /// the transaction that holds it has committed.
+    func writeGrouped<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T)
+        async throws(StoreError) -> T
+    {
+        let slot = Slot<T>()
+        let outcome: Result<T, any Error> = await withCheckedContinuation { continuation in
+            groupCommit.submit(
+                GroupCommit.Job(
+                    run: { db in
+                        do {
+                            var result: T?
+                            try db.inSavepoint {
+                                result = try work(db)
+                                return .commit
+                            }
+                            slot.value = result.map { .success($0) }
+                        } catch {
+                            slot.value = .failure(error)
+                        }
+                    },
+                    finish: { commitError in
+                        if let commitError {
+                            continuation.resume(returning: .failure(commitError))
+                        } else if let value = slot.value {
+                            continuation.resume(returning: value)
+                        } else {
+                            continuation.resume(
+                                returning: .failure(
+                                    StoreError(.other, "a grouped write ran no work", path: "")))
+                        }
+                    }))
+        }
+        switch outcome {
+        case .success(let value): return value
+        case .failure(let error): throw StoreError.from(error, path: path)
+        }
+    }
+}
+
 private struct UnsafeTransfer<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

@@ -51,40 +51,65 @@ extension CaptureDatabase {
     public func fanOutEvents(
         toWebhook webhook: String, types: Set<AuthorizationEvent.Kind>, now: Instant, limit: Int = 1000
     ) throws(StoreError) -> Int {
-        // Most calls find nothing new: answer those with a read.
-        let newest = try read { db in
-            try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM event") ?? 0
-        }
+        guard try hasEventsToFanOut(webhook) else { return 0 }
         return try write { db in
-            guard
-                let mark = try Int64.fetchOne(
-                    db, sql: "SELECT fanned_out_to FROM webhook WHERE name = ?", arguments: [webhook]),
-                mark < newest
-            else { return 0 }
-            let rows = try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT sequence, type, authorization_id FROM event WHERE sequence > ? ORDER BY sequence LIMIT ?",
-                arguments: [mark, limit])
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT OR IGNORE INTO webhook_delivery (webhook, event_sequence, authorization_id, state, next_attempt_at)
-                    VALUES (?, ?, ?, 'pending', ?)
-                    """)
-            for row in rows {
-                let kind = AuthorizationEvent.Kind(rawValue: row[1])
-                guard types.isEmpty || kind.map(types.contains) == true else { continue }
-                try insert.execute(arguments: [
-                    webhook, row[0] as Int64, row[2] as String, now.millisecondsSinceEpoch,
-                ])
-            }
-            if let last = rows.last {
-                try db.execute(
-                    sql: "UPDATE webhook SET fanned_out_to = ? WHERE name = ?",
-                    arguments: [last[0] as Int64, webhook])
-            }
-            return rows.count
+            try CaptureDatabase.fanOut(db, webhook: webhook, types: types, now: now, limit: limit)
         }
+    }
+
+    /// ``fanOutEvents(toWebhook:types:now:limit:)`` through group commit (the daemon's way: it
+    /// shares the captures' flushes).
+    @discardableResult
+    public func fanOutEventsGrouped(
+        toWebhook webhook: String, types: Set<AuthorizationEvent.Kind>, now: Instant, limit: Int = 1000
+    ) async throws(StoreError) -> Int {
+        guard try hasEventsToFanOut(webhook) else { return 0 }
+        return try await writeGrouped { db in
+            try CaptureDatabase.fanOut(db, webhook: webhook, types: types, now: now, limit: limit)
+        }
+    }
+
+    /// Whether events came after the webhook's mark. Most calls find none: a read answers them.
+    private func hasEventsToFanOut(_ webhook: String) throws(StoreError) -> Bool {
+        try read { db in
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT COALESCE(MAX(sequence), 0) FROM event) > fanned_out_to FROM webhook WHERE name = ?
+                    """, arguments: [webhook]) ?? false
+        }
+    }
+
+    static func fanOut(
+        _ db: Database, webhook: String, types: Set<AuthorizationEvent.Kind>, now: Instant, limit: Int
+    ) throws -> Int {
+        guard
+            let mark = try Int64.fetchOne(
+                db, sql: "SELECT fanned_out_to FROM webhook WHERE name = ?", arguments: [webhook])
+        else { return 0 }
+        let rows = try Row.fetchAll(
+            db,
+            sql:
+                "SELECT sequence, type, authorization_id FROM event WHERE sequence > ? ORDER BY sequence LIMIT ?",
+            arguments: [mark, limit])
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO webhook_delivery (webhook, event_sequence, authorization_id, state, next_attempt_at)
+                VALUES (?, ?, ?, 'pending', ?)
+                """)
+        for row in rows {
+            let kind = AuthorizationEvent.Kind(rawValue: row[1])
+            guard types.isEmpty || kind.map(types.contains) == true else { continue }
+            try insert.execute(arguments: [
+                webhook, row[0] as Int64, row[2] as String, now.millisecondsSinceEpoch,
+            ])
+        }
+        if let last = rows.last {
+            try db.execute(
+                sql: "UPDATE webhook SET fanned_out_to = ? WHERE name = ?",
+                arguments: [last[0] as Int64, webhook])
+        }
+        return rows.count
     }
 
     /// Deliveries to send now, oldest first: pending, due, not in `inFlight`, and with no earlier
@@ -116,39 +141,47 @@ extension CaptureDatabase {
         }
     }
 
-    /// Records how one attempt ended. A delivery that is no longer pending (an operator acted
+    /// Records how one attempt ended, through group commit (one flush with the captures and the
+    /// other deliveries that end meanwhile). A delivery that is no longer pending (an operator acted
     /// meanwhile) is left alone. A give-up records its alert in the same transaction.
     public func recordDelivery(webhook: String, sequence: Int64, result: DeliveryResult, at now: Instant)
-        throws(StoreError)
+        async throws(StoreError)
     {
+        try await writeGrouped { db in
+            try CaptureDatabase.recordDelivery(
+                db, webhook: webhook, sequence: sequence, result: result, at: now)
+        }
+    }
+
+    static func recordDelivery(
+        _ db: Database, webhook: String, sequence: Int64, result: DeliveryResult, at now: Instant
+    ) throws {
         let at = now.millisecondsSinceEpoch
-        try write { db in
-            switch result {
-            case .delivered(let status):
-                try db.execute(
-                    sql: """
-                        UPDATE webhook_delivery SET state = 'delivered', attempts = attempts + 1,
-                            first_attempt_at = COALESCE(first_attempt_at, ?1), last_attempt_at = ?1, last_status = ?2,
-                            last_error = NULL, delivered_at = ?1
-                        WHERE webhook = ?3 AND event_sequence = ?4 AND state = 'pending'
-                        """, arguments: [at, status, webhook, sequence])
-            case .retry(let status, let error, let next):
-                try db.execute(
-                    sql: """
-                        UPDATE webhook_delivery SET attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?1),
-                            last_attempt_at = ?1, last_status = ?2, last_error = ?3, next_attempt_at = ?4
-                        WHERE webhook = ?5 AND event_sequence = ?6 AND state = 'pending'
-                        """, arguments: [at, status, error, next.millisecondsSinceEpoch, webhook, sequence])
-            case .gaveUp(let status, let error, let alert):
-                try db.execute(
-                    sql: """
-                        UPDATE webhook_delivery SET state = 'failed', attempts = attempts + 1,
-                            first_attempt_at = COALESCE(first_attempt_at, ?1), last_attempt_at = ?1, last_status = ?2,
-                            last_error = ?3
-                        WHERE webhook = ?4 AND event_sequence = ?5 AND state = 'pending'
-                        """, arguments: [at, status, error, webhook, sequence])
-                if db.changesCount > 0 { try Outbox.insertAlert(db, alert, now: now) }
-            }
+        switch result {
+        case .delivered(let status):
+            try db.execute(
+                sql: """
+                    UPDATE webhook_delivery SET state = 'delivered', attempts = attempts + 1,
+                        first_attempt_at = COALESCE(first_attempt_at, ?1), last_attempt_at = ?1, last_status = ?2,
+                        last_error = NULL, delivered_at = ?1
+                    WHERE webhook = ?3 AND event_sequence = ?4 AND state = 'pending'
+                    """, arguments: [at, status, webhook, sequence])
+        case .retry(let status, let error, let next):
+            try db.execute(
+                sql: """
+                    UPDATE webhook_delivery SET attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?1),
+                        last_attempt_at = ?1, last_status = ?2, last_error = ?3, next_attempt_at = ?4
+                    WHERE webhook = ?5 AND event_sequence = ?6 AND state = 'pending'
+                    """, arguments: [at, status, error, next.millisecondsSinceEpoch, webhook, sequence])
+        case .gaveUp(let status, let error, let alert):
+            try db.execute(
+                sql: """
+                    UPDATE webhook_delivery SET state = 'failed', attempts = attempts + 1,
+                        first_attempt_at = COALESCE(first_attempt_at, ?1), last_attempt_at = ?1, last_status = ?2,
+                        last_error = ?3
+                    WHERE webhook = ?4 AND event_sequence = ?5 AND state = 'pending'
+                    """, arguments: [at, status, error, webhook, sequence])
+            if db.changesCount > 0 { try Outbox.insertAlert(db, alert, now: now) }
         }
     }
 

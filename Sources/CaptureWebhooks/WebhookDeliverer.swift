@@ -96,12 +96,21 @@ public struct WebhookDeliverer: Service {
             var inFlight: [String: Set<Int64>] = [:]
             var running = 0
             var ticking = false
+            var lastFanOut = ContinuousClock.now - .seconds(1)
+            var ticked = true
             while true {
                 let stopping = Task.isShuttingDownGracefully || Task.isCancelled
-                if !stopping {
+                // Look for work when half the slots are free (not after every single answer: each
+                // look is a read, and a fan-out a write beside the captures'), or on the tick.
+                if !stopping && (ticked || running <= capacity / 2) {
+                    // New events are fanned out at most every 100 ms: one write for many events.
+                    let fanOut = ticked || ContinuousClock.now - lastFanOut >= .milliseconds(100)
+                    if fanOut { lastFanOut = .now }
+                    ticked = false
                     for webhook in webhooks where running < capacity {
                         for delivery in await due(
-                            webhook, excluding: inFlight[webhook.name] ?? [], limit: capacity - running)
+                            webhook, excluding: inFlight[webhook.name] ?? [], limit: capacity - running,
+                            fanOut: fanOut)
                         {
                             inFlight[webhook.name, default: []].insert(delivery.event.sequence)
                             running += 1
@@ -125,6 +134,7 @@ public struct WebhookDeliverer: Service {
                 switch finished {
                 case .tick:
                     ticking = false
+                    ticked = true
                     await reportPending()
                 case .delivery(let webhook, let sequence):
                     inFlight[webhook]?.remove(sequence)
@@ -143,17 +153,20 @@ public struct WebhookDeliverer: Service {
         for (webhook, count) in counts { onPending(webhook, count) }
     }
 
-    /// New events fanned out to the webhook, then what is due for it.
-    private func due(_ webhook: Webhook, excluding inFlight: Set<Int64>, limit: Int) async
+    /// New events fanned out to the webhook (when `fanOut`), then what is due for it.
+    private func due(_ webhook: Webhook, excluding inFlight: Set<Int64>, limit: Int, fanOut: Bool) async
         -> [WebhookDelivery]
     {
         let now = now()
         let types = webhook.spec.types
         do {
+            if fanOut {
+                while try await database.fanOutEventsGrouped(toWebhook: webhook.name, types: types, now: now)
+                    == 1000
+                {}
+            }
             return try await database.offloaded { database in
-                while try database.fanOutEvents(toWebhook: webhook.name, types: types, now: now) == 1000 {}
-                return try database.dueDeliveries(
-                    webhook: webhook.name, now: now, excluding: inFlight, limit: limit)
+                try database.dueDeliveries(webhook: webhook.name, now: now, excluding: inFlight, limit: limit)
             }
         } catch {
             logger.warning(
@@ -212,10 +225,8 @@ public struct WebhookDeliverer: Service {
             result = .delivered(status: status ?? 200)
         }
         do {
-            try await database.offloaded {
-                try $0.recordDelivery(
-                    webhook: webhook.name, sequence: delivery.event.sequence, result: result, at: finishedAt)
-            }
+            try await database.recordDelivery(
+                webhook: webhook.name, sequence: delivery.event.sequence, result: result, at: finishedAt)
         } catch {
             // Still pending: it is sent again (at least once).
             logger.warning(

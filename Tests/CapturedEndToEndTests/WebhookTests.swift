@@ -51,6 +51,10 @@ struct WebhookTests {
                 let record = Record.bambora("hook-given-up", amount: 1_000, capture: "manual")
                 try await scenario.register([record])
                 try await scenario.startDaemon()
+                // A webhook is sent the events from the daemon's start on: skip once it runs.
+                try await eventually("the daemon running", timeout: .seconds(10), every: .milliseconds(20)) {
+                    scenario.log.contains("captured is running") ? () : nil
+                }
                 #expect(try await scenario.ctl("skip", record.id, "--reason", "test").status == 0)
                 try await eventually("webhook_failing", timeout: .seconds(20), every: .milliseconds(50)) {
                     scenario.alerts().contains { $0.code == "webhook_failing" && $0.id == record.id }
