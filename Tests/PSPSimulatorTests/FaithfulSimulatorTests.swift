@@ -44,7 +44,7 @@ struct Clients: Sendable {
     }
 }
 
-func withClients<Result>(timeout: Duration = .milliseconds(500), _ body: (Clients) async throws -> Result)
+func withClients<Result>(timeout: Duration = .seconds(2), _ body: (Clients) async throws -> Result)
     async throws -> Result
 {
     try await PSPSimulator.withRunning { simulator in
@@ -115,7 +115,7 @@ struct FaithfulSimulatorTests {
         try await withClients { clients in
             let locator = await clients.payment(psp, amount: 1_000)
             _ = await clients.state.injectFaults(
-                psp: psp, payment: locator.payment, enqueue: [.lateLanding(milliseconds: 1_500)])
+                psp: psp, payment: locator.payment, enqueue: [.lateLanding(milliseconds: 3_000)])
             let started = Date()
             let outcome = await clients.capture(psp, locator, amount: amount)
             guard case .unknown = outcome else {
@@ -142,7 +142,7 @@ struct FaithfulSimulatorTests {
             let capture = try #require(after.captures.first { $0.state == .completed })
             #expect(capture.amount == amount)
             let occurredAt = try #require(capture.occurredAt)
-            #expect(occurredAt.timeIntervalSince(started) >= 1.4, "stamped when it landed")
+            #expect(occurredAt.timeIntervalSince(started) >= 2.9, "stamped when it landed")
             let settled = try #require(await clients.state.ledger().entries(for: locator.payment).first)
             #expect(!settled.pending && settled.applied)
         }
@@ -170,7 +170,7 @@ struct FaithfulSimulatorTests {
         try await withClients { clients in
             let locator = await clients.payment(psp, amount: 1_000)
             _ = await clients.state.injectFaults(
-                psp: psp, payment: locator.payment, enqueue: [.lateLanding(milliseconds: 1_000)])
+                psp: psp, payment: locator.payment, enqueue: [.lateLanding(milliseconds: 3_000)])
             guard case .unknown = await clients.capture(psp, locator, amount: 1_000) else {
                 Issue.record("expected unknown")
                 return

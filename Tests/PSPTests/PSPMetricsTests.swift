@@ -107,10 +107,10 @@ struct PSPMetricsTests {
 
     @Test func noAnswerIsCountedAsTimeoutOrConnectionFailed() async throws {
         let metrics = CaptureMetrics()
-        try await withClients(metrics: metrics, timeout: .milliseconds(500)) { simulator, bambora, _ in
+        try await withClients(metrics: metrics, timeout: .seconds(2)) { simulator, bambora, _ in
             let id = await simulator.state.createPayment(psp: .bambora, amount: 10_000, currency: "SEK")
             _ = await simulator.state.injectFaults(
-                psp: .bambora, payment: id, enqueue: [.applyThenLate(milliseconds: 1500)])
+                psp: .bambora, payment: id, enqueue: [.applyThenLate(milliseconds: 3_000)])
             _ = await bambora.capture(captureRequest(PaymentLocator(payment: id), amount: 10_000))
         }
         // Nothing listens on the port any more.
