@@ -19,17 +19,10 @@ struct MetricsRouteTests {
         metrics: CaptureMetrics,
         _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "captured-metrics-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let configuration = try ConfigurationLoader.parse(
-            yaml: "database: \(directory.path)/captured.sqlite\n", path: "test.yaml", environment: [:])
-        let api = ShopAPI(
-            database: try CaptureDatabase(path: configuration.database, mode: .migrate),
-            configuration: configuration, tokens: [Self.shop, Self.registrar], now: { Self.now },
-            logger: .init(label: "test"), metrics: metrics)
-        try await Application(router: api.router()).test(.router) { client in try await body(client) }
+        try await withScratchStore { store in
+            let api = store.api(tokens: [Self.shop, Self.registrar], now: Self.now, metrics: metrics)
+            try await Application(router: api.router()).test(.router) { client in try await body(client) }
+        }
     }
 
     func get(_ client: any TestClientProtocol, token: APIToken?) async throws -> (

@@ -39,17 +39,10 @@ extension ShopAPITests {
     func withAPI(
         tokens: [APIToken], _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "captured-api-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let configuration = try ConfigurationLoader.parse(
-            yaml: "database: \(directory.path)/captured.sqlite\n", path: "test.yaml", environment: [:])
-        let api = ShopAPI(
-            database: try CaptureDatabase(path: configuration.database, mode: .migrate),
-            configuration: configuration, tokens: tokens, now: { Instant(millisecondsSinceEpoch: 0) },
-            logger: .init(label: "test"))
-        try await Application(router: api.router()).test(.router) { client in try await body(client) }
+        try await withScratchStore { store in
+            let api = store.api(tokens: tokens, now: Instant(millisecondsSinceEpoch: 0))
+            try await Application(router: api.router()).test(.router) { client in try await body(client) }
+        }
     }
 
     @Test func eventsPageWithNext() async throws {

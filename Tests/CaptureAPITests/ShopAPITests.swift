@@ -23,19 +23,10 @@ struct ShopAPITests {
     )
         async throws
     {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "captured-api-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var configuration = try ConfigurationLoader.parse(
-            yaml: "database: \(directory.path)/captured.sqlite\n", path: "test.yaml", environment: [:])
-        configuration.api.maxBody = maxBody
-        let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
-        let api = ShopAPI(
-            database: database, configuration: configuration, tokens: [Self.shop, Self.monitor],
-            now: { Instant(millisecondsSinceEpoch: 1_795_000_000_000) }, logger: .init(label: "test"))
-        let app = Application(router: api.router())
-        try await app.test(.router) { client in try await body(client, database) }
+        try await withScratchStore(maxBody: maxBody) { store in
+            let app = Application(router: store.api(tokens: [Self.shop, Self.monitor]).router())
+            try await app.test(.router) { client in try await body(client, store.database) }
+        }
     }
 
     func send(
@@ -178,17 +169,14 @@ struct ShopAPITests {
 struct ShopAPILiveLimitTests {
     @Test("a body that does not come within the body timeout gets 408")
     func slowBodyGets408() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "captured-api-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let configuration = try ConfigurationLoader.parse(
-            yaml: "database: \(directory.path)/captured.sqlite\n", path: "test.yaml", environment: [:])
-        let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
-        let api = ShopAPI(
-            database: database, configuration: configuration, tokens: [ShopAPITests.shop],
-            now: { Instant(millisecondsSinceEpoch: 1_795_000_000_000) }, logger: .init(label: "test"),
-            bodyTimeout: .milliseconds(300))
+        try await withScratchStore { store in
+            let api = store.api(tokens: [ShopAPITests.shop], bodyTimeout: .milliseconds(300))
+            try await slowBody(api)
+            #expect(try store.database.authorization(id: "anything") == nil)
+        }
+    }
+
+    private func slowBody(_ api: ShopAPI) async throws {
         let app = Application(
             router: api.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
@@ -201,7 +189,6 @@ struct ShopAPILiveLimitTests {
             #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
             #expect(answer.contains("body-timeout"))
         }
-        #expect(try database.authorization(id: "anything") == nil)
     }
 
     /// Sends `text` on a new TCP connection and returns what comes back within 5 seconds.
