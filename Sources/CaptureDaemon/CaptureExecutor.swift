@@ -248,7 +248,9 @@ struct CaptureExecutor: Sendable {
         }
         let now = clock.now()
         var next = Next.nothing
-        let committed = try await database.mutateGrouped(id: authorization.id, now: now) { current, latest in
+        // The read is the authorization's latest: the reconciler need not read it again for max_age.
+        let committed = try await database.mutateGrouped(id: authorization.id, now: now, readAt: now) {
+            current, latest in
             // Adopt only what the PSP said about the authorization as it was when we asked.
             guard current == authorization else { return nil }
             if let consequence = current.reconcile(with: view, now: now) { return Mutation(consequence) }

@@ -73,9 +73,11 @@ private final class Slot<T>: @unchecked Sendable {
 extension CaptureDatabase {
     /// ``mutate(id:actor:now:_:)`` through group commit: the same read–decide–write in one
     /// savepoint, committed together with the mutations of other captures that arrive meanwhile.
-    /// Returns once the transaction that holds it has committed.
+    /// Returns once the transaction that holds it has committed. `readAt`: the decision followed a
+    /// read of the payment at the PSP made then (the read before a retry), stored as the
+    /// authorization's last read (and counted) in the same savepoint, whatever `body` decided.
     public func mutateGrouped(
-        id: String, actor: Actor = .daemon, now: Instant,
+        id: String, actor: Actor = .daemon, now: Instant, readAt: Instant? = nil,
         _ body: @escaping (inout Authorization, CaptureAttempt?) throws -> Mutation?
     ) async throws(StoreError) -> (Authorization, Mutation)? {
         let slot = Slot<(Authorization, Mutation)?>()
@@ -90,6 +92,10 @@ extension CaptureDatabase {
                             try db.inSavepoint {
                                 result = try CaptureDatabase.mutate(
                                     db, id: id, actor: actor, now: now, unsafeBody.value)
+                                if let readAt {
+                                    try CaptureDatabase.stampRead(db, id: id, at: readAt)
+                                    try CaptureDatabase.countReads(db, [readAt])
+                                }
                                 return .commit
                             }
                             slot.value = .success(result)
