@@ -45,7 +45,8 @@ actor AlertRaiser: Service {
     func run() async throws {
         while !Task.shouldStop {
             await emitPending()
-            try? await Task.sleep(for: interval)
+            let interval = interval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
         // What the last changes before the shutdown raised.
         await emitPending()

@@ -126,7 +126,7 @@ public struct WebhookDeliverer: Service {
                     ticking = true
                     let interval = pollInterval
                     group.addTask {
-                        try? await Task.sleep(for: interval)
+                        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
                         return .tick
                     }
                 }
