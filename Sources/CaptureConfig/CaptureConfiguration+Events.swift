@@ -17,13 +17,17 @@ extension CaptureConfiguration {
         public var timeout: Duration
         /// Deliveries in flight at once, over every webhook (`events.max_concurrent_deliveries`).
         public var maxConcurrentDeliveries: Int
+        /// Events, their deliveries and written alert records older than this are deleted
+        /// (`events.retention`); an event with a delivery still pending is kept.
+        public var retention: Duration
 
         public init(
             webhooks: [WebhookSpec] = [], retryInitial: Duration = .seconds(10),
             retryMax: Duration = .seconds(3600),
             giveUpAfter: Duration = .seconds(3 * 86_400), timeout: Duration = .seconds(10),
-            maxConcurrentDeliveries: Int = 8
+            maxConcurrentDeliveries: Int = 8, retention: Duration = .seconds(30 * 86_400)
         ) {
+            self.retention = retention
             self.webhooks = webhooks
             self.retryInitial = retryInitial
             self.retryMax = retryMax

@@ -78,7 +78,7 @@ enum ConfigurationKeys {
         "psp.swedbankpay.payment_order_version",
         "api.listen", "api.tokens", "api.max_body",
         "events.webhooks", "events.retry.initial", "events.retry.max", "events.retry.give_up_after",
-        "events.timeout", "events.max_concurrent_deliveries",
+        "events.timeout", "events.max_concurrent_deliveries", "events.retention",
     ]
 
     static func environmentName(_ key: String) -> String {

@@ -147,6 +147,7 @@ extension Settings {
             giveUpAfter: try duration("events.retry.give_up_after", default: "3d", minimum: .seconds(1)),
             timeout: try duration("events.timeout", default: "10s", minimum: .milliseconds(100)),
             maxConcurrentDeliveries: try integer(
-                "events.max_concurrent_deliveries", default: 8, range: 1...256))
+                "events.max_concurrent_deliveries", default: 8, range: 1...256),
+            retention: try duration("events.retention", default: "30d", minimum: .seconds(3600)))
     }
 }

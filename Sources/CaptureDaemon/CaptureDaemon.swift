@@ -108,6 +108,9 @@ public struct CaptureDaemon: Sendable {
                 alerts: alerts),
             heartbeat,
             alerts,
+            OutboxPruner(
+                database: database, clock: clock, retention: configuration.events.retention,
+                interval: .seconds(3600), logger: logger),
         ]
         if !webhooks.isEmpty {
             // Before the daemon says it is ready: a webhook seen for the first time is sent every

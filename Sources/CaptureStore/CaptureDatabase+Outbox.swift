@@ -220,3 +220,73 @@ extension CaptureDatabase {
         }
     }
 }
+
+/// What one pass of ``CaptureDatabase/pruneOutbox(before:limit:)`` deleted.
+public struct OutboxPruning: Hashable, Sendable {
+    public var events: Int
+    public var deliveries: Int
+    public var alerts: Int
+
+    public init(events: Int = 0, deliveries: Int = 0, alerts: Int = 0) {
+        self.events = events
+        self.deliveries = deliveries
+        self.alerts = alerts
+    }
+}
+
+extension CaptureDatabase {
+    /// Deletes, oldest first and at most `limit` of each per call, the events created before
+    /// `cutoff` with their deliveries, and the alert records written before it. An event is kept
+    /// while a delivery of it is pending, or while a configured webhook has not been given it yet (its
+    /// fan-out mark is behind it). The audit log is never pruned. Call again while a figure equals
+    /// `limit`.
+    public func pruneOutbox(before cutoff: Instant, limit: Int = 1000) throws(StoreError) -> OutboxPruning {
+        try write { db in
+            var pruned = OutboxPruning()
+            let fannedOut = try Int64.fetchOne(db, sql: "SELECT MIN(fanned_out_to) FROM webhook") ?? Int64.max
+            // Oldest first, stopping at the first event that is recent (sequence order is time
+            // order) or not yet given to every webhook: no scan over the events that stay.
+            let pending = try db.cachedStatement(
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM webhook_delivery INDEXED BY webhook_delivery_by_event
+                    WHERE event_sequence = ? AND state = 'pending')
+                    """)
+            var candidates: [Int64] = []
+            var after: Int64 = 0
+            scan: for _ in 0..<20 {
+                let rows = try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT sequence, created_at FROM event WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                    arguments: [after, limit])
+                guard let last = rows.last else { break }
+                for row in rows {
+                    let sequence: Int64 = row[0]
+                    if (row[1] as Int64) >= cutoff.millisecondsSinceEpoch || sequence > fannedOut {
+                        break scan
+                    }
+                    if try Bool.fetchOne(pending, arguments: [sequence]) != true {
+                        candidates.append(sequence)
+                    }
+                    if candidates.count == limit { break scan }
+                }
+                after = last[0]
+            }
+            if !candidates.isEmpty {
+                let list = candidates.map(String.init).joined(separator: ",")
+                try db.execute(sql: "DELETE FROM webhook_delivery WHERE event_sequence IN (\(list))")
+                pruned.deliveries = db.changesCount
+                try db.execute(sql: "DELETE FROM event WHERE sequence IN (\(list))")
+                pruned.events = db.changesCount
+            }
+            try db.execute(
+                sql: """
+                    DELETE FROM alert_outbox WHERE seq IN (
+                        SELECT seq FROM alert_outbox WHERE emitted_at IS NOT NULL AND created_at < ?
+                        ORDER BY seq LIMIT ?)
+                    """, arguments: [cutoff.millisecondsSinceEpoch, limit])
+            pruned.alerts = db.changesCount
+            return pruned
+        }
+    }
+}

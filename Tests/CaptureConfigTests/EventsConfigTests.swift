@@ -15,6 +15,7 @@ struct EventsConfigTests {
               retry: { initial: 5s, max: 30m, give_up_after: 2d }
               timeout: 3s
               max_concurrent_deliveries: 4
+              retention: 7d
             """)
         let events = configuration.events
         #expect(events.webhooks.map(\.name) == ["https://shop.example:8443/hooks/captured", "erp"])
@@ -23,12 +24,14 @@ struct EventsConfigTests {
         #expect(events.retryInitial == .seconds(5) && events.retryMax == .seconds(1800))
         #expect(events.giveUpAfter == .seconds(2 * 86_400) && events.timeout == .seconds(3))
         #expect(events.maxConcurrentDeliveries == 4)
+        #expect(events.retention == .seconds(7 * 86_400))
 
         let defaults = try parse("").events
         #expect(
             defaults.webhooks.isEmpty && defaults.retryInitial == .seconds(10)
                 && defaults.retryMax == .seconds(3600))
         #expect(defaults.giveUpAfter == .seconds(3 * 86_400))
+        #expect(defaults.retention == .seconds(30 * 86_400))
 
         let overridden = try parse(
             "",
@@ -64,6 +67,7 @@ struct EventsConfigTests {
         ("events: { retry: { initial: 1h, max: 1m } }", "events.retry.max"),
         ("events: { retry: { give_up_after: soon } }", "events.retry.give_up_after"),
         ("events: { max_concurrent_deliveries: 0 }", "events.max_concurrent_deliveries"),
+        ("events: { retention: 10m }", "events.retention"),
         ("events: { webhook: [] }", "events.webhook"),
     ])
     func badValuesNameTheKey(yaml: String, key: String) {

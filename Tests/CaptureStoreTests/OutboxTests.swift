@@ -126,4 +126,54 @@ struct OutboxTests {
         let pending = try store.database.pendingAlerts(now: now, repeatInterval: .seconds(3600), limit: 10)
         #expect(pending.map(\.suppressed) == [false, true])
     }
+
+    @Test(
+        "pruning deletes old events, their deliveries and written alerts; keeps pending, unfanned and recent ones"
+    )
+    func pruning() throws {
+        let store = try TestStore()
+        let old = currentInstant() - .seconds(40 * 86_400)
+        let ids = (1...5).map { "P-\($0)" }
+        try store.registerAll(ids.map { draft($0, authorizedAt: old - .hours(1)) }, now: old)
+        try store.database.registerWebhooks([(name: "shop", url: "https://shop.example/h")], now: old)
+        for id in ids.prefix(4) {
+            try store.database.apply(event: "skipped", to: id, actor: .daemon, now: old) {
+                (authorization: inout Authorization) throws(CommandError) -> AuditDetail in
+                try authorization.skip(reason: "old", now: old)
+            }
+        }
+        try store.database.fanOutEvents(toWebhook: "shop", types: [], now: old)
+        // P-1 delivered, P-2 given up, P-3 still pending; P-4's event recent-ish is below.
+        try store.raw { db in
+            try db.execute(sql: "UPDATE webhook_delivery SET state = 'delivered' WHERE event_sequence = 1")
+            try db.execute(sql: "UPDATE webhook_delivery SET state = 'failed' WHERE event_sequence = 2")
+        }
+        // An event the webhook has not been given yet (after its mark): kept.
+        try store.database.apply(event: "skipped", to: "P-5", actor: .daemon, now: old) {
+            (authorization: inout Authorization) throws(CommandError) -> AuditDetail in
+            try authorization.skip(reason: "old, not fanned out", now: old)
+        }
+        // A written alert record and an unwritten one, both old.
+        try store.database.recordAlerts(
+            [Alert(.captureFailed, "P-1", "written"), Alert(.captureFailed, "P-2", "not written")], now: old,
+            repeatInterval: .seconds(60))
+        let pendingAlerts = try store.database.pendingAlerts(
+            now: old, repeatInterval: .seconds(60), limit: 10)
+        try store.database.markEmitted(Array(pendingAlerts.prefix(1)), now: old)
+
+        let auditBefore = try store.auditCount()
+        let pruned = try store.database.pruneOutbox(before: currentInstant() - .seconds(30 * 86_400))
+        #expect(pruned == OutboxPruning(events: 2, deliveries: 2, alerts: 1))
+        let left = try store.database.events(after: nil, limit: 10).map(\.authorizationID)
+        // P-3 pending, P-4 pending (fanned out, not delivered), P-5 not fanned out.
+        #expect(left == ["P-3", "P-4", "P-5"])
+        #expect(
+            try store.database.pendingAlerts(now: old, repeatInterval: .seconds(60), limit: 10).count == 1)
+        #expect(try store.auditCount() == auditBefore, "the audit log is never pruned")
+        #expect(try store.database.verifyAuditLog().firstBad == nil)
+        // Nothing old is left to prune: a second pass deletes nothing.
+        #expect(
+            try store.database.pruneOutbox(before: currentInstant() - .seconds(30 * 86_400))
+                == OutboxPruning(events: 0, deliveries: 0, alerts: 0))
+    }
 }
