@@ -27,36 +27,23 @@ extension OutboxWorkload {
         let url = endpoint.url
         let before = Self.usage()
         let started = ContinuousClock.now
-        let accepted = await withTaskGroup(of: Bool.self) { group in
-            var succeeded = 0
-            var running = 0
-            for (id, type, body) in bodies {
-                group.addTask {
-                    var request = HTTPClientRequest(url: url)
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.headers.add(name: "User-Agent", value: "captured-bench")
-                    request.headers.add(name: "Captured-Event-Id", value: id)
-                    request.headers.add(name: "Captured-Event-Type", value: type)
-                    request.headers.add(
-                        name: "Captured-Signature",
-                        value: WebhookSignature.header(
-                            secret: secret, timestamp: Int64(Date().timeIntervalSince1970), body: body))
-                    request.body = .bytes(ByteBuffer(bytes: body))
-                    guard let response = try? await client.execute(request, timeout: .seconds(10)) else {
-                        return false
-                    }
-                    do { for try await _ in response.body {} } catch { return false }
-                    return (200..<300).contains(Int(response.status.code))
-                }
-                running += 1
-                if running >= concurrency, let ok = await group.next() {
-                    running -= 1
-                    if ok { succeeded += 1 }
-                }
+        let accepted = await countSucceeded(bodies, concurrency: concurrency) { id, type, body in
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "User-Agent", value: "captured-bench")
+            request.headers.add(name: "Captured-Event-Id", value: id)
+            request.headers.add(name: "Captured-Event-Type", value: type)
+            request.headers.add(
+                name: "Captured-Signature",
+                value: WebhookSignature.header(
+                    secret: secret, timestamp: Int64(Date().timeIntervalSince1970), body: body))
+            request.body = .bytes(ByteBuffer(bytes: body))
+            guard let response = try? await client.execute(request, timeout: .seconds(10)) else {
+                return false
             }
-            for await ok in group where ok { succeeded += 1 }
-            return succeeded
+            do { for try await _ in response.body {} } catch { return false }
+            return (200..<300).contains(Int(response.status.code))
         }
         let elapsed = ContinuousClock.now - started
         let after = Self.usage()

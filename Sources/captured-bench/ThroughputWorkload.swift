@@ -320,23 +320,10 @@ struct ThroughputWorkload {
         let references = PayeeReferenceGenerator()
         let requestsBefore = simulator.state.requests.total
         let started = ContinuousClock.now
-        let captured = await withTaskGroup(of: Bool.self) { group in
-            var succeeded = 0
-            var running = 0
-            for payment in payments {
-                group.addTask {
-                    let outcome = await client.capture(Self.request(payment, references: references))
-                    if case .captured = outcome { return true }
-                    return false
-                }
-                running += 1
-                if running >= concurrency, let ok = await group.next() {
-                    running -= 1
-                    if ok { succeeded += 1 }
-                }
-            }
-            for await ok in group where ok { succeeded += 1 }
-            return succeeded
+        let captured = await countSucceeded(payments, concurrency: concurrency) { payment in
+            let outcome = await client.capture(Self.request(payment, references: references))
+            if case .captured = outcome { return true }
+            return false
         }
         let elapsed = ContinuousClock.now - started
         let requests = simulator.state.requests.total - requestsBefore
@@ -376,5 +363,25 @@ struct ThroughputWorkload {
         )
         return Rate(
             perSecond: Double(count) / elapsed.seconds, requestsPerCapture: Double(requests) / Double(count))
+    }
+}
+
+/// Runs `work` for every item, `concurrency` at a time, and counts the ones that succeeded.
+func countSucceeded<Item: Sendable>(
+    _ items: [Item], concurrency: Int, _ work: @escaping @Sendable (Item) async -> Bool
+) async -> Int {
+    await withTaskGroup(of: Bool.self) { group in
+        var succeeded = 0
+        var running = 0
+        for item in items {
+            group.addTask { await work(item) }
+            running += 1
+            if running >= concurrency, let ok = await group.next() {
+                running -= 1
+                if ok { succeeded += 1 }
+            }
+        }
+        for await ok in group where ok { succeeded += 1 }
+        return succeeded
     }
 }
