@@ -47,7 +47,7 @@ struct OperatorCommandTests {
         #expect(try store.auditCount() == 1)
     }
 
-    @Test("a command that changes the row and then fails leaves the row as it was")
+    @Test("a command that changes the row and then fails leaves the row as it was, and writes no event")
     func changeThenFailIsRolledBack() throws {
         let store = try TestStore()
         let now = currentInstant()
@@ -61,6 +61,7 @@ struct OperatorCommandTests {
         }
         #expect(try store.database.authorization(id: "A-1")?.state == .pending)
         #expect(try store.auditCount() == 1)
+        #expect(try store.database.events(after: nil, limit: 10).isEmpty)
     }
 
     @Test("a command on an unknown id is refused as not found")

@@ -42,21 +42,6 @@ struct OutboxTests {
         #expect(try store.database.event(id: event.id) == event)
     }
 
-    @Test("a command that fails after changing the row writes no event")
-    func refusedChangeWritesNoEvent() throws {
-        let store = try TestStore()
-        let now = currentInstant()
-        try store.registerAll([draft("A-1", authorizedAt: now - .hours(1))], now: now)
-        #expect(throws: CommandError.self) {
-            try store.database.apply(event: "skipped", to: "A-1", actor: .daemon, now: now) {
-                (authorization: inout Authorization) throws(CommandError) -> AuditDetail in
-                _ = try authorization.skip(reason: "changed my mind", now: now)
-                throw CommandError(.conflict, "refused after the change")
-            }
-        }
-        #expect(try store.database.events(after: nil, limit: 10).isEmpty)
-    }
-
     @Test("the daemon's change writes its event and its alerts; a change that means nothing writes none")
     func daemonMutationWritesEventAndAlerts() throws {
         let store = try TestStore()
