@@ -15,7 +15,7 @@ extension ShopAPI {
             try $0.status(
                 now: now, warnBefore: configuration.warnBefore,
                 reconcileInterval: configuration.reconcileInterval,
-                pollInterval: configuration.scheduler.pollInterval, listLimit: 0)
+                pollInterval: configuration.scheduler.pollInterval, listLimit: 0, psps: [])
         }
         return APIResponse.make(
             status: 200, contentType: CaptureMetrics.contentType,

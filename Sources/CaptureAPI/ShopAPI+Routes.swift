@@ -91,7 +91,9 @@ extension ShopAPI {
     }
 
     /// A database call on a thread of its own; a database failure is 503.
-    func store<T: Sendable>(_ body: @escaping @Sendable (CaptureDatabase) throws -> T) async throws -> T {
+    func store<T: Sendable>(_ body: @escaping @Sendable (any AuthorizationStore) throws -> T) async throws
+        -> T
+    {
         do {
             return try await database.offloaded(body)
         } catch let problem as Problem {

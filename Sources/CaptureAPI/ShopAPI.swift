@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// socket systemd passed (socket activation) or else per `api.listen` address, each a `Service` of
 /// the daemon's group (graceful shutdown with it).
 public struct ShopAPI: Sendable {
-    let database: CaptureDatabase
+    let database: any AuthorizationStore
     let configuration: CaptureConfiguration
     let authenticator: TokenAuthenticator
     let now: @Sendable () -> Instant
@@ -35,7 +35,7 @@ public struct ShopAPI: Sendable {
     public static let bodyTimeout = Duration.seconds(30)
 
     public init(
-        database: CaptureDatabase, configuration: CaptureConfiguration, tokens: [APIToken],
+        database: any AuthorizationStore, configuration: CaptureConfiguration, tokens: [APIToken],
         now: @escaping @Sendable () -> Instant, logger: Logger, metrics: CaptureMetrics? = nil,
         bodyTimeout: Duration = ShopAPI.bodyTimeout
     ) {

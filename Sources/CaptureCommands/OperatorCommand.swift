@@ -36,7 +36,7 @@ public enum OperatorCommand: Sendable, Hashable {
     }
 }
 
-extension CaptureDatabase {
+extension AuthorizationStore {
     /// Applies `command` to the authorization `id` and records it with its audit entry, in one
     /// transaction. Throws `CommandError` when refused (nothing written), `StoreError` when the
     /// database fails.

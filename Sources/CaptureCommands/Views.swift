@@ -7,7 +7,7 @@ import CaptureStore
 /// API serves byte for byte (without the newline `print` adds).
 public enum Views {
     /// `capturectl show ID --json` of a record read from the database.
-    public static func authorizationJSON(_ record: CaptureDatabase.AuthorizationRecord) -> String {
+    public static func authorizationJSON(_ record: AuthorizationRecord) -> String {
         encodeJSON(
             AuthorizationView(record.authorization, attempts: record.attempts, audit: record.audit).json)
     }
@@ -18,7 +18,7 @@ public enum Views {
     }
 }
 
-extension CaptureDatabase {
+extension AuthorizationStore {
     /// `capturectl show ID --json`; nil when no authorization has that id.
     public func authorizationJSON(id: String) throws(StoreError) -> String? {
         try record(id: id).map(Views.authorizationJSON)
@@ -29,7 +29,7 @@ extension CaptureDatabase {
         try status(
             now: now, warnBefore: configuration.warnBefore,
             reconcileInterval: configuration.reconcileInterval,
-            pollInterval: configuration.scheduler.pollInterval,
+            pollInterval: configuration.scheduler.pollInterval, listLimit: 100,
             psps: Set(
                 [
                     configuration.bambora.map { _ in .bambora },

@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// A service of the daemon: besides writing right after each change that raised something, it
 /// looks at the outbox every `interval`, for what the last run left and what `capturectl` recorded.
 actor AlertRaiser: Service {
-    let database: CaptureDatabase
+    let database: any AuthorizationStore
     let clock: any WallClock
     let repeatInterval: Duration
     let interval: Duration
@@ -30,7 +30,7 @@ actor AlertRaiser: Service {
     static let batchSize = 256
 
     init(
-        database: CaptureDatabase, clock: any WallClock, repeatInterval: Duration,
+        database: any AuthorizationStore, clock: any WallClock, repeatInterval: Duration,
         interval: Duration = .seconds(2),
         logger: Logger, onRaised: @escaping @Sendable (Alert.Code) -> Void = { _ in }
     ) {

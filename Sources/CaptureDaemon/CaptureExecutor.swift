@@ -10,7 +10,7 @@ import PSP
 /// (b) call the PSP; (c) in one transaction, record the outcome, the new state, the failure count
 /// and the next action. Unknown outcomes are reconciled with the PSP before anything else.
 struct CaptureExecutor: Sendable {
-    let database: CaptureDatabase
+    let database: any AuthorizationStore
     let providers: PaymentProviders
     let configuration: CaptureConfiguration
     let clock: any WallClock

@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// `alerts.warn_before` and that will not be captured by themselves: `manual` ones nobody asked to
 /// capture, and ones with no success yet (retrying, unknown, in attention).
 struct DeadlineWatch: Service {
-    let database: CaptureDatabase
+    let database: any AuthorizationStore
     let clock: any WallClock
     let warnBefore: Duration
     let checkInterval: Duration
@@ -37,7 +37,7 @@ struct DeadlineWatch: Service {
     func check() async throws {
         let now = clock.now()
         let warnBefore = warnBefore
-        var cursor: CaptureDatabase.DeadlineCursor?
+        var cursor: DeadlineCursor?
         while !Task.shouldStop {
             let after = cursor
             let page = try await database.offloaded {
@@ -57,7 +57,7 @@ struct DeadlineWatch: Service {
                     }
                 })
             guard page.count == Self.pageSize, let last = page.last else { return }
-            cursor = CaptureDatabase.DeadlineCursor(deadline: last.deadline, id: last.id)
+            cursor = DeadlineCursor(deadline: last.deadline, id: last.id)
         }
     }
 }

@@ -9,7 +9,7 @@ import SystemdNotify
 /// Tells the world the daemon is alive: a heartbeat row for `capturectl status`, `STATUS=` and
 /// `WATCHDOG=1` for systemd, and `STOPPING=1` when it shuts down.
 struct Heartbeat: Service {
-    let database: CaptureDatabase
+    let database: any AuthorizationStore
     let clock: any WallClock
     let notifier: SystemdNotifier
     let interval: Duration

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// time, so that no transaction holds the writer for long. Events whose delivery is still pending
 /// stay; the audit log is never pruned.
 struct OutboxPruner: Service {
-    let database: CaptureDatabase
+    let database: any AuthorizationStore
     let clock: any WallClock
     let retention: Duration
     let interval: Duration

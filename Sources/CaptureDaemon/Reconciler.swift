@@ -19,7 +19,7 @@ import Synchronization
 /// (`last_read_at`), so that when nothing is due the daemon stays quiet, and no query loads or scans
 /// every open authorization.
 struct Reconciler: Service {
-    let database: CaptureDatabase
+    let database: any AuthorizationStore
     var providers: PaymentProviders
     let clock: any WallClock
     let interval: Duration

@@ -13,7 +13,7 @@ import ServiceLifecycle
 ///
 /// On graceful shutdown it starts nothing new and waits for attempts in flight to be recorded.
 struct Scheduler: Service {
-    let database: CaptureDatabase
+    let database: any AuthorizationStore
     let executor: CaptureExecutor
     let clock: any WallClock
     let pollInterval: Duration

@@ -10,7 +10,7 @@ extension Demo {
     /// Prints the status, each sample's verdict, the alerts raised and the ledger checks; returns
     /// whether everything ended right.
     static func report(
-        _ samples: [DemoSample], database: CaptureDatabase, configuration: CaptureConfiguration,
+        _ samples: [DemoSample], database: any AuthorizationStore, configuration: CaptureConfiguration,
         simulator: RunningPSPSimulator, finished: Bool, alerts: [String]
     ) async throws -> Bool {
         let now = SystemWallClock().now()

@@ -139,7 +139,7 @@ public enum Demo {
     }
 
     static func register(
-        _ samples: [DemoSample], database: CaptureDatabase, configuration: CaptureConfiguration
+        _ samples: [DemoSample], database: any AuthorizationStore, configuration: CaptureConfiguration
     ) throws {
         let now = SystemWallClock().now()
         var drafts: [AuthorizationDraft] = []
@@ -165,7 +165,9 @@ public enum Demo {
     }
 
     /// What the shop and the back office do while the daemon runs.
-    static func actAsShop(_ samples: [DemoSample], database: CaptureDatabase, simulator: RunningPSPSimulator)
+    static func actAsShop(
+        _ samples: [DemoSample], database: any AuthorizationStore, simulator: RunningPSPSimulator
+    )
         async throws
     {
         let shop = Actor(name: "demo-shop")
@@ -192,7 +194,7 @@ public enum Demo {
         }
     }
 
-    static func waitForEndStates(_ samples: [DemoSample], database: CaptureDatabase, limit: Duration)
+    static func waitForEndStates(_ samples: [DemoSample], database: any AuthorizationStore, limit: Duration)
         async throws -> Bool
     {
         let clock = ContinuousClock()

@@ -154,24 +154,6 @@ extension CaptureDatabase {
         }
     }
 
-    /// Every recorded attempt of one authorization, in order: the evidence the unknown-outcome
-    /// procedure weighs against the PSP's. Read off the cooperative thread pool (GRDB's async read).
-    public func attempts(of id: String) async throws(StoreError) -> [CaptureAttempt] {
-        do {
-            return try await pool.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT authorization_id, number, reference, amount, state, started_at, finished_at, psp_reference, error
-                        FROM capture_attempt WHERE authorization_id = ? ORDER BY number
-                        """, arguments: [id]
-                ).map(CaptureDatabase.attempt)
-            }
-        } catch {
-            throw StoreError.from(error, path: path)
-        }
-    }
-
     /// Read twice per capture inside the group commit: a cached statement.
     static func latestAttempt(_ db: Database, id: String) throws -> CaptureAttempt? {
         let statement = try db.cachedStatement(

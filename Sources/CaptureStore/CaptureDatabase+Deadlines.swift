@@ -2,17 +2,7 @@ import CaptureCore
 import GRDB
 
 extension CaptureDatabase {
-    /// Where a page of ``deadlineWarnings(now:warnBefore:after:limit:)`` ended: the next page starts
-    /// after it.
-    public struct DeadlineCursor: Sendable, Hashable {
-        public var deadline: Instant
-        public var id: String
-
-        public init(deadline: Instant, id: String) {
-            self.deadline = deadline
-            self.id = id
-        }
-    }
+    public typealias DeadlineCursor = CaptureStore.DeadlineCursor
 
     /// Open authorizations whose deadline is within `warnBefore` and that will not be captured by
     /// themselves — `manual` ones nobody asked to capture, `retrying`, `unknown`, `attention` (as

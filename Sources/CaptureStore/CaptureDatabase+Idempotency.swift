@@ -38,10 +38,7 @@ public enum IdempotentOutcome: Hashable, Sendable {
 }
 
 extension CaptureDatabase {
-    /// One authorization as `capturectl show` reads it.
-    public typealias AuthorizationRecord = (
-        authorization: Authorization, attempts: [CaptureAttempt], audit: [AuditEntry]
-    )
+    public typealias AuthorizationRecord = CaptureStore.AuthorizationRecord
 
     /// Applies an operator command as ``apply(event:to:actor:now:_:)`` does, and, when `key` is given,
     /// records the answer `render` makes of the outcome in the same transaction, so that a repeat

@@ -9,15 +9,7 @@ import GRDB
 /// `attention`, and `partially_captured` ones whose remainder has not lapsed. (Attempts whose
 /// outcome is unknown are the executor's.)
 extension CaptureDatabase {
-    /// Why an authorization is read before the others.
-    public enum ReadUrgency: Sendable, Hashable {
-        /// Its capture (or another next action) falls due soon.
-        case due
-        /// Its deadline is within `alerts.warn_before` and it will not be captured by itself (manual and
-        /// not asked for, retrying, in attention): the ones a drift would hurt before a human acts.
-        /// Those the daemon will capture are read by their capture.
-        case deadline
-    }
+    public typealias ReadUrgency = CaptureStore.ReadUrgency
 
     /// Authorizations to read first, at most `limit`, not read since `readBefore` (or never) and of
     /// the given PSPs: first those whose next action (a capture) is at or before `dueBy`, earliest

@@ -25,13 +25,6 @@ extension CaptureDatabase {
     /// `RegistrationDigest` of their registration columns; each row points at it with
     /// `batch_audit_seq`. A stored draft with warnings also gets a `registration_warning` entry. The
     /// counts per state and per open-deadline day are added once for the transaction.
-    public func register(
-        _ drafts: [AuthorizationDraft], rules: Authorization.Rules, actor: Actor, now: Instant
-    ) throws(StoreError) -> [RegistrationOutcome] {
-        try register(PreparedRegistrations(drafts, rules: rules, now: now), actor: actor)
-    }
-
-    /// Registers drafts prepared beforehand (see `PreparedRegistrations`), as `register(_:rules:actor:now:)`.
     ///
     /// With `allOrNothing` (the shop API's batches), a conflict with a stored id rolls the whole
     /// transaction back: the outcomes are returned as they would have been, and nothing is stored.

@@ -12,16 +12,8 @@ public final class CaptureDatabase: Sendable {
     /// The daemon's capture transactions, committed in groups (see `GroupCommit`).
     let groupCommit: GroupCommit
 
-    /// How to open the file.
-    public enum OpenMode: Sendable {
-        /// Create it when absent (mode 0600) and apply pending migrations.
-        case migrate
-        /// It must exist; pending migrations are applied (commands that change an authorization: a
-        /// wrong path must not create an empty database).
-        case migrateExisting
-        /// It must exist and be at the schema this build knows; nothing is created or migrated.
-        case existing
-    }
+    /// How to open the file (`.migrate` creates it with mode 0600 when absent).
+    public typealias OpenMode = StoreOpenMode
 
     public static let busyTimeout: TimeInterval = 5
 
@@ -95,5 +87,11 @@ public final class CaptureDatabase: Sendable {
         } catch {
             throw StoreError.from(error, path: path)
         }
+    }
+}
+
+extension CaptureDatabase: AuthorizationStore {
+    public func appliedMigrations() throws(StoreError) -> [String] {
+        try Migrations.applied(in: self)
     }
 }

@@ -26,7 +26,7 @@ public struct Webhook: Sendable {
 /// recorded before the next one of that authorization starts, so a restart resumes exactly where
 /// the last run stopped (a delivery answered just before a crash may be sent again).
 public struct WebhookDeliverer: Service {
-    let database: CaptureDatabase
+    let database: any AuthorizationStore
     let webhooks: [Webhook]
     let settings: CaptureConfiguration.Events
     let now: @Sendable () -> Instant
@@ -41,7 +41,7 @@ public struct WebhookDeliverer: Service {
     let onGiveUp: @Sendable () async -> Void
 
     public init(
-        database: CaptureDatabase, webhooks: [Webhook], settings: CaptureConfiguration.Events,
+        database: any AuthorizationStore, webhooks: [Webhook], settings: CaptureConfiguration.Events,
         now: @escaping @Sendable () -> Instant, pollInterval: Duration = .seconds(1), logger: Logger,
         onAttempt: @escaping @Sendable (String, String) -> Void = { _, _ in },
         onPending: @escaping @Sendable (String, Int) -> Void = { _, _ in },

@@ -83,7 +83,7 @@ struct Importer {
         var lineCount: Int { draftLines.count + rejections.count }
     }
 
-    let database: CaptureDatabase
+    let database: any AuthorizationStore
     let rules: Authorization.Rules
     let actor: Actor
     let batchSize: Int
@@ -93,7 +93,7 @@ struct Importer {
     private var inFlight: RegistrationInFlight?
 
     init(
-        database: CaptureDatabase, rules: Authorization.Rules, actor: Actor, batchSize: Int,
+        database: any AuthorizationStore, rules: Authorization.Rules, actor: Actor, batchSize: Int,
         showProgress: Bool
     ) {
         self.database = database
@@ -178,7 +178,10 @@ private final class RegistrationInFlight: @unchecked Sendable {
 
     private static let writer = DispatchQueue(label: "capturectl.import.writer")
 
-    init(_ prepared: PreparedRegistrations, batch: Importer.Batch, database: CaptureDatabase, actor: Actor) {
+    init(
+        _ prepared: PreparedRegistrations, batch: Importer.Batch, database: any AuthorizationStore,
+        actor: Actor
+    ) {
         self.batch = batch
         guard !prepared.isEmpty else {
             result = .success([])

@@ -90,14 +90,17 @@ struct Retry: ParsableCommand {
         }
     }
 
-    private func grant(_ id: String, _ configuration: CaptureConfiguration, _ database: CaptureDatabase)
+    private func grant(
+        _ id: String, _ configuration: CaptureConfiguration, _ database: any AuthorizationStore
+    )
         throws
     {
         try database.perform(.retry, on: id, configuration: configuration, actor: currentActor(), now: now())
     }
 
     private func retryAll(
-        _ psp: PaymentServiceProvider, _ configuration: CaptureConfiguration, _ database: CaptureDatabase
+        _ psp: PaymentServiceProvider, _ configuration: CaptureConfiguration,
+        _ database: any AuthorizationStore
     ) throws {
         var granted = 0
         var refused: [(String, String)] = []

@@ -36,7 +36,7 @@ struct Migrate: ParsableCommand {
         }
         do {
             let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
-            let applied = try Migrations.applied(in: database)
+            let applied = try database.appliedMigrations()
             print(
                 "database \(database.path): schema at \(applied.last ?? "none") (\(applied.count) migrations applied)"
             )
