@@ -59,13 +59,13 @@ public enum AuditLog {
             detail: detail)
     }
 
-    static func hashHex(_ text: String) -> String {
+    package static func hashHex(_ text: String) -> String {
         var text = text
         return hex(text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) })
     }
 
     /// Lower-case hex of a digest.
-    static func hex(_ digest: SHA256.Digest) -> String {
+    package static func hex(_ digest: SHA256.Digest) -> String {
         String(unsafeUninitializedCapacity: 64) { buffer in
             var index = 0
             for byte in digest {
@@ -263,6 +263,14 @@ public struct AuditVerification: Hashable, Sendable {
     public var firstBad: (seq: Int64, problem: Problem)?
 
     public var isIntact: Bool { firstBad == nil }
+
+    package init(entries: Int64, headSeq: Int64, headHash: String, firstBad: (seq: Int64, problem: Problem)?)
+    {
+        self.entries = entries
+        self.headSeq = headSeq
+        self.headHash = headHash
+        self.firstBad = firstBad
+    }
 
     public static func == (lhs: AuditVerification, rhs: AuditVerification) -> Bool {
         lhs.entries == rhs.entries && lhs.headSeq == rhs.headSeq && lhs.headHash == rhs.headHash

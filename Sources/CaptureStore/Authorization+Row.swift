@@ -3,18 +3,18 @@ import GRDB
 
 /// The mapping between `Authorization` and its row, written out: the domain type stays free of
 /// database concerns, and the columns are visible in one place.
-enum AuthorizationRow {
+package enum AuthorizationRow {
     /// The columns every query that decodes an authorization selects first, in this order: the
     /// decoder reads them by position (a lookup by name lowercases the name each time, which showed
     /// as the larger half of a background read's cost).
-    enum Column: Int32, CaseIterable {
+    package enum Column: Int32, CaseIterable {
         case id, psp, payment, merchant, amount, currency, vatAmount, authorizedAt, requestedExpiresAt
         case scheme, initiator, capturePolicy, description, expiresAt, expiryRule, deadline, captureAt
         case state, stateReason, stateChangedAt, capturedAmount, requestedAmount, consecutiveFailures
         case grantedAttempts, nextActionAt, registeredAt, orderItems
 
         /// The column's name in the table.
-        var name: String {
+        package var name: String {
             String(describing: self).reduce(into: "") { name, character in
                 if character.isUppercase {
                     name += "_" + character.lowercased()
@@ -25,10 +25,10 @@ enum AuthorizationRow {
         }
 
         /// The position of the first column after these (a query's extra column, e.g. `last_read_at`).
-        static let next = Int(Column.allCases.count)
+        package static let next = Int(Column.allCases.count)
     }
 
-    static let columns = Column.allCases.map(\.name).joined(separator: ", ")
+    package static let columns = Column.allCases.map(\.name).joined(separator: ", ")
 
     /// Inserts `rows` new rows: `columns`, then `batch_audit_seq`, for each.
     static func insertSQL(rows: Int) -> String {

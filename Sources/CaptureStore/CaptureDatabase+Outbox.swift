@@ -4,7 +4,7 @@ import GRDB
 
 /// The outbox (migration 0010): what a committed change means for the shop (its event) and for the
 /// operator (its alert lines), written in the change's own transaction.
-enum Outbox {
+package enum Outbox {
     /// Writes the authorization's new row, and the event and alerts the change means, inside the
     /// caller's transaction. Every write of an authorization's state goes through here, so no
     /// change can skip its event.
@@ -46,7 +46,7 @@ enum Outbox {
     }
 
     /// `evt_` and 128 random bits in hex.
-    static func newEventID() -> String {
+    package static func newEventID() -> String {
         var generator = SystemRandomNumberGenerator()
         let high = generator.next() as UInt64
         let low = generator.next() as UInt64
@@ -83,7 +83,7 @@ enum Outbox {
                     """), arguments: [alert.authorizationID, alert.code.rawValue]) ?? false
     }
 
-    static let eventColumns = "sequence, id, type, authorization_id, created_at, \"authorization\""
+    package static let eventColumns = "sequence, id, type, authorization_id, created_at, \"authorization\""
 
     /// A row of a SELECT of ``eventColumns``, by position.
     static func event(_ row: Row) -> AuthorizationEvent {
@@ -102,6 +102,13 @@ public struct PendingAlert: Hashable, Sendable {
     /// A lasting condition already raised within the repeat interval (or twice in this batch): it is
     /// marked, not written.
     public var suppressed: Bool
+
+    package init(seq: Int64, alert: Alert, createdAt: Instant, suppressed: Bool) {
+        self.seq = seq
+        self.alert = alert
+        self.createdAt = createdAt
+        self.suppressed = suppressed
+    }
 }
 
 extension CaptureDatabase {
@@ -210,7 +217,7 @@ extension CaptureDatabase {
     }
 
     /// The string fields of an alert's detail, as stored.
-    private static func stringFields(_ json: String) -> [String: String] {
+    package static func stringFields(_ json: String) -> [String: String] {
         guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(json.utf8)) else {
             return [:]
         }

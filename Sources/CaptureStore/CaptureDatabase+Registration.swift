@@ -157,7 +157,8 @@ extension CaptureDatabase {
     static let rowsPerInsert = 32
 
     /// The detail of an authorization's own registration entry.
-    static func registrationDetail(_ authorization: Authorization, warnings: [String]) -> AuditDetail {
+    package static func registrationDetail(_ authorization: Authorization, warnings: [String]) -> AuditDetail
+    {
         let draft = authorization.draft
         var detail: AuditDetail = [
             "psp": .string(draft.psp.rawValue), "payment": .string(draft.payment),
@@ -176,7 +177,7 @@ extension CaptureDatabase {
     }
 
     /// The import fields in which two drafts differ, by their import names.
-    static func differingFields(_ a: AuthorizationDraft, _ b: AuthorizationDraft) -> [String] {
+    package static func differingFields(_ a: AuthorizationDraft, _ b: AuthorizationDraft) -> [String] {
         var fields: [String] = []
         if a.psp != b.psp { fields.append("psp") }
         if a.payment != b.payment { fields.append("payment") }
@@ -199,10 +200,11 @@ extension CaptureDatabase {
 /// registration digest computed. Preparing needs no database, so an import prepares the next batch
 /// while the previous one is being stored.
 public struct PreparedRegistrations: Sendable {
-    let items: [(authorization: Authorization, warnings: [String], digest: RegistrationDigest.RecordDigest)]
-    let now: Instant
+    package let items:
+        [(authorization: Authorization, warnings: [String], digest: RegistrationDigest.RecordDigest)]
+    package let now: Instant
     /// The planning rules' ``Authorization/Rules/fingerprint``.
-    let rulesFingerprint: String
+    package let rulesFingerprint: String
 
     public init(_ drafts: [AuthorizationDraft], rules: Authorization.Rules, now: Instant) {
         rulesFingerprint = rules.fingerprint
@@ -218,15 +220,17 @@ public struct PreparedRegistrations: Sendable {
 }
 
 /// What one registration transaction stored: the batch entry's content and the counts to add.
-struct RegisteredBatch {
+package struct RegisteredBatch {
     private var digest = RegistrationDigest()
     private var firstID: String?
     private var lastID: String?
-    private(set) var warned: [(id: String, warnings: [String])] = []
-    private var states: [AuthorizationState: Int64] = [:]
-    private var openDays: [Int64: Int64] = [:]
+    package private(set) var warned: [(id: String, warnings: [String])] = []
+    package private(set) var states: [AuthorizationState: Int64] = [:]
+    package private(set) var openDays: [Int64: Int64] = [:]
 
-    mutating func add(
+    package init() {}
+
+    package mutating func add(
         _ authorization: Authorization, warnings: [String], digest record: RegistrationDigest.RecordDigest
     ) {
         digest.add(record)
@@ -240,7 +244,7 @@ struct RegisteredBatch {
     }
 
     /// The batch entry's detail; nil when nothing was stored.
-    var detail: AuditDetail? {
+    package var detail: AuditDetail? {
         guard let firstID, let lastID else { return nil }
         var detail: AuditDetail = [
             "authorizations": .integer(Int64(digest.count)), "first_id": .string(firstID),

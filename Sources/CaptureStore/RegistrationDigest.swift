@@ -17,9 +17,9 @@ import GRDB
 /// `order_items` (migration 0008), adds nothing when NULL: an authorization without order items hashes
 /// exactly as it did before 0008, so batches recorded earlier still verify, and giving, changing or
 /// removing order items afterwards changes the digest.
-struct RegistrationDigest {
+package struct RegistrationDigest {
     /// The registration columns, in the order they are encoded.
-    static let columns = """
+    package static let columns = """
         id, psp, payment, merchant, amount, currency, vat_amount, authorized_at, requested_expires_at, scheme,
         initiator, capture_policy, description, expires_at, expiry_rule, deadline, capture_at, registered_at,
         order_items
@@ -27,7 +27,7 @@ struct RegistrationDigest {
 
     /// The same columns as registered, read by `audit verify` from `authorization a` joined with
     /// `registered_plan p`: an authorization re-planned since keeps its registered dates there.
-    static let registeredColumns = """
+    package static let registeredColumns = """
         a.id, a.psp, a.payment, a.merchant, a.amount, a.currency, a.vat_amount, a.authorized_at,
         a.requested_expires_at, a.scheme, a.initiator, a.capture_policy, a.description,
         COALESCE(p.expires_at, a.expires_at), COALESCE(p.expiry_rule, a.expiry_rule),
@@ -37,30 +37,32 @@ struct RegistrationDigest {
         """
 
     private var hasher = SHA256()
-    private(set) var count = 0
+    package private(set) var count = 0
+
+    package init() {}
 
     /// One authorization's SHA-256, kept as a plain value (swift-crypto's digest type is not `Sendable`).
-    typealias RecordDigest = SIMD32<UInt8>
+    package typealias RecordDigest = SIMD32<UInt8>
 
     /// Adds one authorization's digest (`RegistrationDigest.Record`).
-    mutating func add(_ record: RecordDigest) {
+    package mutating func add(_ record: RecordDigest) {
         withUnsafeBytes(of: record) { hasher.update(bufferPointer: $0) }
         count += 1
     }
 
     /// The hex digest of everything added.
-    func finalize() -> String {
+    package func finalize() -> String {
         AuditLog.hex(hasher.finalize())
     }
 
     /// Encodes one authorization's registration columns and hashes them.
-    struct Record {
+    package struct Record {
         private var bytes: [UInt8] = []
 
-        init() { bytes.reserveCapacity(512) }
+        package init() { bytes.reserveCapacity(512) }
 
         /// The digest of an authorization about to be stored.
-        mutating func digest(_ a: Authorization) -> RecordDigest {
+        package mutating func digest(_ a: Authorization) -> RecordDigest {
             let d = a.draft
             text(d.id)
             text(d.psp.rawValue)
@@ -102,7 +104,7 @@ struct RegistrationDigest {
             return finish()
         }
 
-        private mutating func text(_ value: String?) {
+        package mutating func text(_ value: String?) {
             guard var value else { return bytes.append(0x00) }
             bytes.append(0x02)
             value.withUTF8 { utf8 in
@@ -115,7 +117,7 @@ struct RegistrationDigest {
             }
         }
 
-        private mutating func integer(_ value: Int64?) {
+        package mutating func integer(_ value: Int64?) {
             guard let value else { return bytes.append(0x00) }
             bytes.append(0x01)
             let bits = UInt64(bitPattern: value)
@@ -124,7 +126,7 @@ struct RegistrationDigest {
             }
         }
 
-        private mutating func finish() -> RecordDigest {
+        package mutating func finish() -> RecordDigest {
             defer { bytes.removeAll(keepingCapacity: true) }
             let digest = bytes.withUnsafeBytes { SHA256.hash(data: $0) }
             var record = RecordDigest()
