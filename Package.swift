@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The domain: money, states, expiry windows, policies, budgets, schedules. No I/O.
@@ -42,6 +43,24 @@ let package = Package(
             plugins: ["EmbedMigrationsPlugin"]
         ),
         .executableTarget(name: "MigrationEmbedder"),
+        // PostgreSQL through postgres-nio, behind a synchronous facade (the store's API is
+        // synchronous): the location and its password file, a small connection pool, read and write
+        // transactions, the migrations of migrations/postgres/ (embedded like SQLite's), the leader lease.
+        .target(
+            name: "CapturePostgres",
+            dependencies: [
+                "CaptureCore",
+                "CaptureStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            plugins: ["EmbedMigrationsPlugin"]
+        ),
+        // A throwaway PostgreSQL cluster per process (initdb, pg_ctl as the postgres user when root)
+        // for the tests, the reliability suite and the bench; nil with a reason when none can start.
+        .target(name: "PostgresServerFixture"),
         // Process-wide SQLite settings through `sqlite3_config`, which Swift cannot call (variadic).
         .target(
             name: "CSQLiteSettings",
@@ -301,6 +320,15 @@ let package = Package(
                 "CaptureWebhooks", "CaptureConfig", "CaptureCore", "CaptureStore", "PSPSimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Against a real PostgreSQL from PostgresServerFixture (skipped, with the reason, without one):
+        // migrations, schema parity with SQLite (GRDB), transactions, the lease, the location.
+        .testTarget(
+            name: "CapturePostgresTests",
+            dependencies: [
+                "CapturePostgres", "CaptureStore", "CaptureCore", "PostgresServerFixture",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),

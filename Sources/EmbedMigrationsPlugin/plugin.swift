@@ -2,11 +2,13 @@ import Foundation
 import PackagePlugin
 
 /// Embeds migrations/*.sql into the target that uses it, as generated Swift source. The SQL files
-/// stay the one source of truth for the schema; the binaries carry them.
+/// stay the one source of truth for the schema; the binaries carry them. CapturePostgres embeds
+/// migrations/postgres/*.sql instead (PostgreSQL's own series); every other target the SQLite ones.
 @main
 struct EmbedMigrationsPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-        let directory = context.package.directoryURL.appending(path: "migrations")
+        let folder = target.name == "CapturePostgres" ? "migrations/postgres" : "migrations"
+        let directory = context.package.directoryURL.appending(path: folder)
         let files = try FileManager.default.contentsOfDirectory(
             at: directory, includingPropertiesForKeys: nil
         )
