@@ -253,6 +253,7 @@ let package = Package(
             name: "captured-reliability",
             dependencies: [
                 "PSPSimulator",
+                "PostgresServerFixture",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

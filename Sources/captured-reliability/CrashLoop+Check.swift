@@ -7,6 +7,14 @@ struct CrashCheck {
     let workspace: Workspace
     let simulator: Simulator
     let auths: [CrashLoop.Auth]
+    /// The daemon logs whose alert lines count (empty: the workspace's one daemon.log); the failover
+    /// section's daemons each write their own.
+    var logs: [URL] = []
+
+    /// Alert lines of every daemon log.
+    func raisedAlerts() -> [(code: String, id: String)] {
+        logs.isEmpty ? workspace.alerts() : logs.flatMap { workspace.alerts(in: $0) }
+    }
 
     func verify(into report: inout SectionReport) async throws {
         let ledger = try await simulator.ledger()
@@ -14,11 +22,11 @@ struct CrashCheck {
         let payments = ledger.paymentIndex
         var rows: [String: [String: Any]] = [:]
         for row in try await workspace.rows(
-            "SELECT id, state, state_reason, captured_amount, consecutive_failures FROM authorization")
+            "SELECT id, state, state_reason, captured_amount, consecutive_failures FROM \"authorization\"")
         {
             if let id = row["id"] as? String { rows[id] = row }
         }
-        let raised = workspace.alerts()
+        let raised = raisedAlerts()
         let expiredAlerts = Set(raised.filter { $0.code == "authorization_expired" }.map(\.id))
         // Alerts that tell a human automatic capture is over for this one.
         let toldHuman = Set(
@@ -120,7 +128,7 @@ struct CrashCheck {
             verify.status == 0, "audit verify exited \(verify.status): \(verify.output.prefix(300))")
         let entries = try await workspace.scalar("SELECT count(*) FROM audit_log")
         report.figure("audit entries verified", entries)
-        let alerts = workspace.alerts()
+        let alerts = raisedAlerts()
         let codes = Dictionary(grouping: alerts, by: \.code).mapValues(\.count)
         report.figure(
             "alerts", codes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
@@ -130,7 +138,8 @@ struct CrashCheck {
     func checkOrderItems(into report: inout SectionReport) async throws {
         let withItems = Set(auths.filter { $0.orderItems > 0 }.map(\.id))
         var stored = Set<String>()
-        for row in try await workspace.rows("SELECT id FROM authorization WHERE order_items IS NOT NULL") {
+        for row in try await workspace.rows("SELECT id FROM \"authorization\" WHERE order_items IS NOT NULL")
+        {
             if let id = row["id"] as? String { stored.insert(id) }
         }
         for id in withItems.subtracting(stored).sorted() {

@@ -37,6 +37,10 @@ struct CrashLoop {
 
     let suite: Suite
     static let chunks = 4
+    /// How many authorizations the daemon still has to settle (in flight, unknown, retrying, or due
+    /// automatically); SQLite and PostgreSQL (`authorization` is reserved there: quoted).
+    static let stillOpen =
+        "SELECT count(*) FROM \"authorization\" WHERE state IN ('capturing','retrying','unknown') OR (state = 'pending' AND capture_policy != 'manual')"
 
     func run() async throws -> SectionReport {
         let simulator = try await suite.simulator("crash")
@@ -90,10 +94,7 @@ struct CrashLoop {
         try await Task.sleep(for: .seconds(3))
         let settled = try await workspace.waitUntil(limit: .seconds(240), every: .seconds(1)) {
             guard Date() > latestDeadline else { return false }
-            let open = try await workspace.scalar(
-                "SELECT count(*) FROM authorization WHERE state IN ('capturing','retrying','unknown') OR (state = 'pending' AND capture_policy != 'manual')"
-            )
-            return open == 0
+            return try await workspace.scalar(CrashLoop.stillOpen) == 0
         }
         report.expect(settled, "the daemon did not settle every authorization within 240 s of the last kill")
         // Then until every event reached the endpoint (still flaky, no more outages) and every alert
@@ -146,7 +147,7 @@ struct CrashLoop {
     /// 45% immediate, 25% deadline (expiring during the run), 15% manual + full capture request,
     /// 8% manual + partial capture request, 7% manual never requested; a third with faults. A third of
     /// the Swedbank Pay ones are payment orders, half of those with 1 to 3 order items.
-    func makeAuthorizations() -> [Auth] {
+    func makeAuthorizations(prefix: String = "crash") -> [Auth] {
         var random = suite.random
         defer { suite.random = random }
         let count = suite.scale.authorizations
@@ -154,7 +155,7 @@ struct CrashLoop {
             let psp: SimulatedPSP = Bool.random(using: &random) ? .bambora : .swedbankpay
             var payment =
                 psp == .bambora
-                ? "crash-\(index)-\(UInt32.random(in: 0...UInt32.max, using: &random))"
+                ? "\(prefix)-\(index)-\(UInt32.random(in: 0...UInt32.max, using: &random))"
                 : "/psp/creditcard/payments/\(UUID().uuidString.lowercased())"
             var order: PaymentOrderOptions?
             var orderItems = 0
@@ -190,7 +191,7 @@ struct CrashLoop {
             }
             let chunk = index % 2 == 0 ? 0 : 1 + (index / 2) % (Self.chunks - 1)
             return Auth(
-                id: "crash-\(index)", psp: psp, payment: payment, amount: amount,
+                id: "\(prefix)-\(index)", psp: psp, payment: payment, amount: amount,
                 vat: psp == .swedbankpay ? amount / 5 : nil, policy: policy, faults: faults, chunk: chunk,
                 order: order, orderItems: orderItems)
         }
@@ -251,8 +252,9 @@ struct LoopState {
         self.workspace = workspace
     }
 
-    /// Expected length of the kill loop, to place deadlines inside it.
-    var loopEstimate: Double { Double(suite.scale.kills) * 1.1 }
+    /// Expected length of the kill loop in seconds, to place deadlines inside it (nil: 1.1 s a kill).
+    var loopSeconds: Double?
+    var loopEstimate: Double { loopSeconds ?? Double(suite.scale.kills) * 1.1 }
 
     mutating func importChunk(_ chunk: Int) async throws {
         guard !imported.contains(chunk) else { return }

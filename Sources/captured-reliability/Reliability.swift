@@ -76,9 +76,10 @@ struct Reliability {
     }
 
     static let usage = """
-        usage: captured-reliability --quick | --full [--keep] [--only crash,input,tamper,faults,storage,clock,api,secrets]
+        usage: captured-reliability --quick | --full [--keep] [--only crash,failover,input,tamper,faults,storage,clock,api,secrets]
           --quick  the CI version (200 authorizations, 20 kills, 10,000 bad lines, 10,000 bad API requests; about 3 minutes)
           --full   2,000 authorizations, 200 kills, 12,000 bad lines, more tampering rounds, 30,000 bad API requests
+          failover: 2 daemons (--full: 3) on a throwaway PostgreSQL, the leader killed 6 times (--full: 60); SKIPPED without PostgreSQL
           --keep   keep the work directory (logs, databases) even when everything passed
         Exit 0 when every invariant held, 1 when one was violated, 2 when the suite could not run.
         """
@@ -122,6 +123,7 @@ final class Suite: @unchecked Sendable {
     func runAll(only: Set<String>?) async throws -> [SectionReport] {
         let sections: [(String, String, (Suite) async throws -> SectionReport)] = [
             ("crash", "a. crash loop", { try await CrashLoop(suite: $0).run() }),
+            ("failover", Failover.name, { try await Failover(suite: $0).run() }),
             ("input", "c. bad input", { try await BadInput(suite: $0).run() }),
             ("tamper", "d. tampering", { try await Tampering(suite: $0).run() }),
             ("faults", "b. PSP fault matrix", { try await FaultMatrix(suite: $0).run() }),
@@ -146,7 +148,7 @@ final class Suite: @unchecked Sendable {
             report.name = name
             report.seconds = (ContinuousClock.now - started).seconds
             Printer.say(
-                "   \(report.violations.isEmpty ? "PASS" : "FAIL") in \(Int(report.seconds)) s: "
+                "   \(report.skipped != nil ? "SKIPPED (\(report.skipped!))" : report.violations.isEmpty ? "PASS" : "FAIL") in \(Int(report.seconds)) s: "
                     + report.figures.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
             for violation in report.violations.prefix(10) { Printer.say("   VIOLATION: \(violation)") }
             reports.append(report)

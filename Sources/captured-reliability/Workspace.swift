@@ -47,6 +47,10 @@ struct DaemonSettings {
     var webhookRetryInitial = "200ms"
     var webhookRetryMax = "1s"
     var webhookGiveUpAfter = "1d"
+    /// With a `postgres://` database: `database_password_file` (beside the configuration) and
+    /// `ha.takeover`; nil leaves them out.
+    var databasePasswordFile: String?
+    var haTakeover: String?
 }
 
 /// One section's scratch directory: a configuration, the secrets, a database, every log.
@@ -54,6 +58,9 @@ struct Workspace {
     let directory: URL
     let binaries: Binaries
     let simulator: Simulator?
+    /// Set when the database is PostgreSQL (the failover section): `rows` and `scalar` go through
+    /// psql instead of sqlite3.
+    var postgres: PostgresQueries?
     var configPath: String { directory.appendingPathComponent("captured.yaml").path }
     var databasePath: String { directory.appendingPathComponent("captured.sqlite").path }
     var daemonLog: URL { directory.appendingPathComponent("daemon.log") }
@@ -94,9 +101,12 @@ struct Workspace {
                   max_concurrent_deliveries: 8
                 """
         }
+        var shared = ""
+        if let file = settings.databasePasswordFile { shared += "database_password_file: \(file)\n" }
+        if let takeover = settings.haTakeover { shared += "ha: { takeover: \(takeover) }\n" }
         let yaml = """
             database: \(database ?? databasePath)
-            log: { level: info, format: logfmt }
+            \(shared)log: { level: info, format: logfmt }
             scheduler:
               poll_interval: \(settings.poll)
               safety_margin: \(settings.safetyMargin)
@@ -151,6 +161,7 @@ struct Workspace {
 
     /// Rows of a query as JSON objects.
     func rows(_ statement: String, database: String? = nil) async throws -> [[String: Any]] {
+        if let postgres, database == nil { return try postgres.rows(statement) }
         let result = try await sql(statement, database: database, json: true)
         guard result.status == 0 else { throw SuiteError("sqlite3 failed: \(result.stderr)") }
         let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -160,6 +171,7 @@ struct Workspace {
 
     /// One integer from a query (`SELECT count(*) ...`).
     func scalar(_ statement: String, database: String? = nil) async throws -> Int {
+        if let postgres, database == nil { return try postgres.scalar(statement) }
         let result = try await sql(statement, database: database)
         guard result.status == 0,
             let value = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
