@@ -8,7 +8,7 @@ struct KillLoop {
     let takeover: Duration
     var kills = 0
     var pauses = 0
-    /// Kill (or stop) → a new leader's "this daemon is the leader" line.
+    /// Kill (or stop) → the `ts=` of a new leader's "this daemon is the leader" line.
     var takeovers: [Duration] = []
     /// Takeovers won by a daemon that had logged "standing by", and by one that took the lease at its
     /// first look (the restarted one, after the lease had expired).
@@ -56,6 +56,7 @@ struct KillLoop {
             guard cluster.leader === leader else { continue }
             let pause = cycle % pauseEvery == pauseEvery / 2
             let killedAt = ContinuousClock.now
+            let killedAtWall = Date()
             leader.stoppedAt = killedAt
             if pause {
                 kill(leader.pid, SIGSTOP)
@@ -76,7 +77,12 @@ struct KillLoop {
                 if pause { await resume(leader) }
                 return
             }
-            takeovers.append((next.becameLeaderAt ?? .now) - killedAt)
+            // From the new leader's own time stamp when it has one (not delayed by the polling).
+            if let logged = next.becameLeaderAtWall {
+                takeovers.append(.milliseconds(Int(logged.timeIntervalSince(killedAtWall) * 1000)))
+            } else {
+                takeovers.append((next.becameLeaderAt ?? .now) - killedAt)
+            }
             if next.standingBy { byStandby += 1 } else { byRestarted += 1 }
             if pause { await resume(leader) }
             if kills % 10 == 0 && !pause { Printer.say("   \(kills)/\(target) kills") }

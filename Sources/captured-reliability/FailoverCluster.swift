@@ -9,6 +9,8 @@ final class DaemonRun: @unchecked Sendable {
     /// The epoch it logged "this daemon is the leader" with (nil: it never led).
     var epoch: Int64?
     var becameLeaderAt: ContinuousClock.Instant?
+    /// The `ts=` of its leader line (the wall clock of this host, as the kill's time is).
+    var becameLeaderAtWall: Date?
     /// It logged "standing by: another daemon is the leader".
     var standingBy = false
     /// It logged "captured is running".
@@ -119,6 +121,7 @@ final class FailoverCluster: @unchecked Sendable {
         for (slot, due) in restartDue where due <= now && live[slot] == nil { try start(slot: slot) }
         for run in live.values where !run.child.isRunning && !run.paused {
             let status = run.child.process.terminationStatus
+            liveChildren.withLock { _ = $0.remove(run.pid) }
             unpromptedExits += 1
             let role = run.epoch == nil ? "a standby" : "the leader of epoch \(run.epoch!)"
             // A leader whose lease ran out exits 1, on purpose; a standby has no reason to stop.
@@ -177,8 +180,18 @@ final class FailoverCluster: @unchecked Sendable {
         }
         run.epoch = epoch
         run.becameLeaderAt = .now
+        run.becameLeaderAtWall = Self.timestamp(of: line)
         highestEpoch = max(highestEpoch, epoch)
         leader = run
+    }
+
+    /// The `ts=` a logfmt line starts with.
+    static func timestamp(of line: Substring) -> Date? {
+        guard line.hasPrefix("ts=") else { return nil }
+        let text = String(line.dropFirst(3).prefix { $0 != " " })
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
     }
 
     /// Polls every 20 ms until a daemon logs leader; it and how long that took, or nil after `limit`.
