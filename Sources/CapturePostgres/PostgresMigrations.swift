@@ -70,8 +70,10 @@ public enum PostgresMigrations {
                 "RESET lock_timeout",
             ])
             defer {
-                _ = try? session.run(
-                    "SELECT pg_advisory_unlock(\(PostgresStoreDatabase.migrationLockKey))")
+                if !connection.isClosed {
+                    _ = try? session.run(
+                        "SELECT pg_advisory_unlock(\(PostgresStoreDatabase.migrationLockKey))")
+                }
             }
             let applied = try database.transaction(on: connection, readOnly: false, writeLock: true) {
                 transaction -> [String]? in

@@ -31,6 +31,9 @@ public final class PostgresStoreDatabase: Sendable {
     public static let lockTimeout: TimeInterval = 5
     /// How long a caller waits for a free connection before `.busy`.
     public static let connectionWait: TimeInterval = 10
+    /// How long a statement may go unanswered before its connection is dropped and the call fails:
+    /// a safety net against a server or network that stops answering, not a statement timeout.
+    public static let answerTimeout: TimeInterval = 300
     /// The advisory lock key every `write` takes ("captured" in ASCII): one writer at a time.
     public static let writeLockKey: Int64 = 0x6361_7074_7572_6564
     /// The session advisory lock key the migration runner holds ("migrate!"): one migrator at a time.
@@ -120,6 +123,13 @@ public final class PostgresStoreDatabase: Sendable {
         }
     }
 
+    /// Closes a connection that cannot be trusted any more (the pool then drops it); the server
+    /// ends its transaction when the session goes.
+    func close(_ connection: PostgresConnection) {
+        let closed: EventLoopFuture<Void> = connection.close()
+        _ = try? closed.wait()
+    }
+
     func transaction<T>(
         on connection: PostgresConnection, readOnly: Bool, writeLock: Bool,
         _ body: (PostgresStoreTransaction) throws -> T
@@ -137,11 +147,15 @@ public final class PostgresStoreDatabase: Sendable {
                 writeLock ? [begin, "SELECT pg_advisory_xact_lock(\(Self.writeLockKey))"] : [begin])
             value = try body(transaction)
         } catch {
-            do {
-                _ = try transaction.run("ROLLBACK")
-            } catch {
-                // The connection is unusable; closing it ends the transaction on the server.
-                _ = try? connection.close().wait()
+            if transaction.connectionLost || connection.isClosed {
+                close(connection)
+            } else {
+                do {
+                    _ = try transaction.run("ROLLBACK")
+                } catch {
+                    // The connection is unusable; closing it ends the transaction on the server.
+                    close(connection)
+                }
             }
             throw error
         }
@@ -149,7 +163,7 @@ public final class PostgresStoreDatabase: Sendable {
         do {
             commit = try transaction.run("COMMIT")
         } catch {
-            _ = try? connection.close().wait()
+            close(connection)
             throw StoreError(
                 error.code == .busy ? .busy : .other,
                 "the commit failed (\(error.message)); the change may or may not be recorded: read it again before retrying",

@@ -1,7 +1,9 @@
 import CaptureStore
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// One transaction of ``PostgresStoreDatabase``, valid inside the `read` or `write` body it is
 /// given to. Statements take `$1`, `$2`… parameters (``PostgresStoreValue``: Int64, Int, String,
@@ -13,6 +15,9 @@ public final class PostgresStoreTransaction {
     /// A `read` transaction: writes fail with `.readOnly`.
     public let isReadOnly: Bool
     var isFinished = false
+    /// The connection failed under a statement (not the statement itself): nothing more can be sent
+    /// on it, not even ROLLBACK (postgres-nio would never answer), and it must be closed.
+    var connectionLost = false
     private var savepointDepth = 0
 
     init(connection: PostgresConnection, location: PostgresLocation, logger: Logger, isReadOnly: Bool) {
@@ -72,27 +77,87 @@ public final class PostgresStoreTransaction {
     func run(_ sql: String, _ binds: [any PostgresStoreValue] = []) throws(StoreError) -> PostgresQueryResult
     {
         precondition(!isFinished, "a PostgresStoreTransaction is used after its transaction ended")
+        // postgres-nio never answers a query written to a closed channel.
+        if connection.isClosed { throw failure(ConnectionClosed()) }
         var bindings = PostgresBindings(capacity: binds.count)
         for value in binds { value.bind(into: &bindings) }
         let future = connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
         do {
-            return try future.wait()
+            return try answer(future)
         } catch {
-            throw StoreError.postgres(error, location: location)
+            throw failure(error)
         }
+    }
+
+    /// The future's value, waited for at most `PostgresStoreDatabase.answerTimeout`: a server or
+    /// network that stops answering must not hold the caller's thread for ever.
+    func answer<Value: Sendable>(_ future: EventLoopFuture<Value>) throws -> Value {
+        let promise = future.eventLoop.makePromise(of: Value.self)
+        let once = Once()
+        let seconds = PostgresStoreDatabase.answerTimeout
+        let timeout = future.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+            if once.claim() { promise.fail(NoAnswer(seconds: seconds)) }
+        }
+        future.whenComplete { result in
+            timeout.cancel()
+            if once.claim() { promise.completeWith(result) }
+        }
+        return try promise.futureResult.wait()
+    }
+
+    /// Classifies an error of a statement, noting whether the connection itself failed.
+    func failure(_ error: any Error) -> StoreError {
+        if let error = error as? PSQLError, error.code == .server {
+            return StoreError.postgres(error, location: location)
+        }
+        connectionLost = true
+        if error is ConnectionClosed {
+            return StoreError(
+                .other,
+                "the connection to PostgreSQL was lost (the server ended the session or the network failed); nothing was sent, try again",
+                path: location.description)
+        }
+        if let error = error as? NoAnswer {
+            return StoreError(
+                .other,
+                "PostgreSQL did not answer within \(Int(error.seconds)) s; the connection was dropped, and a change in flight may or may not be recorded: read it again before retrying",
+                path: location.description)
+        }
+        return StoreError.postgres(error, location: location)
     }
 
     /// Sends parameterless statements without waiting between them, then waits for all.
     func pipelined(_ statements: [String]) throws(StoreError) {
+        if connection.isClosed { throw failure(ConnectionClosed()) }
         let futures = statements.map { connection.query(PostgresQuery(unsafeSQL: $0), logger: logger) }
         var first: StoreError?
         for future in futures {
             do {
-                _ = try future.wait()
+                _ = try answer(future)
             } catch {
-                if first == nil { first = StoreError.postgres(error, location: location) }
+                if first == nil { first = failure(error) }
             }
         }
         if let first { throw first }
+    }
+}
+
+/// The connection was found closed before a statement was sent.
+struct ConnectionClosed: Error {}
+
+/// No answer from the server within `PostgresStoreDatabase.answerTimeout`.
+struct NoAnswer: Error {
+    var seconds: TimeInterval
+}
+
+/// The first caller wins: the answer and the timeout race for one promise.
+final class Once: Sendable {
+    private let claimed = Mutex(false)
+
+    func claim() -> Bool {
+        claimed.withLock { claimed in
+            defer { claimed = true }
+            return !claimed
+        }
     }
 }
