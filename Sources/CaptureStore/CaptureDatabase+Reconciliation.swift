@@ -196,7 +196,7 @@ extension CaptureDatabase {
     }
 
     /// The minute `reconcile_read_minute` files an instant under.
-    static func minute(_ instant: Instant) -> Int64 {
+    package static func minute(_ instant: Instant) -> Int64 {
         let ms = instant.millisecondsSinceEpoch
         return (ms - ((ms % 60_000) + 60_000) % 60_000) / 60_000
     }
@@ -204,18 +204,18 @@ extension CaptureDatabase {
 
 /// An open authorization's place in the background order: never read first, then by last read;
 /// then by registration, then id.
-struct ReadAge: Comparable {
-    var lastReadAt: Int64?
-    var registeredAt: Int64
-    var id: String
+package struct ReadAge: Comparable {
+    package var lastReadAt: Int64?
+    package var registeredAt: Int64
+    package var id: String
 
-    init(_ lastReadAt: Int64?, _ registeredAt: Int64, _ id: String) {
+    package init(_ lastReadAt: Int64?, _ registeredAt: Int64, _ id: String) {
         self.lastReadAt = lastReadAt
         self.registeredAt = registeredAt
         self.id = id
     }
 
-    static func < (lhs: ReadAge, rhs: ReadAge) -> Bool {
+    package static func < (lhs: ReadAge, rhs: ReadAge) -> Bool {
         switch (lhs.lastReadAt, rhs.lastReadAt) {
         case (nil, .some): return true
         case (.some, nil): return false

@@ -2,7 +2,7 @@ import CaptureCore
 import GRDB
 
 extension CaptureDatabase {
-    static let openStates =
+    package static let openStates =
         "('pending', 'capturing', 'retrying', 'unknown', 'attention')"
 
     /// Everything `capturectl status` shows, read in one snapshot through indexes (never by loading
@@ -135,7 +135,7 @@ extension CaptureDatabase {
     }
 
     /// The UTC day of an instant in milliseconds, as `open_deadline_day_count` keys it.
-    static func day(_ milliseconds: Int64) -> Int64 {
+    package static func day(_ milliseconds: Int64) -> Int64 {
         let dayMs: Int64 = 86_400_000
         return (milliseconds - ((milliseconds % dayMs) + dayMs) % dayMs) / dayMs
     }
