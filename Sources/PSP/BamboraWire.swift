@@ -149,3 +149,32 @@ struct BamboraCaptureBody: Encodable, Sendable {
     var currency: String
     var comment: String?
 }
+
+extension BamboraPaymentDocument {
+    /// The fast path (``FastJSON``): what `init(from:)` reads, from an answer of the usual shape (the
+    /// `operations[]` one; a `captures[]` list takes `init(from:)`).
+    init(fast json: FastJSON) throws(FastJSON.Unusual) {
+        let fields = try json.fields()
+        guard try fields["captures"] == nil else { throw FastJSON.Unusual() }
+        self.state = try fields.requiredString("state")
+        self.amount = try fields.int64("amount")
+        self.currency = try fields.string("currency")
+        self.captures = nil
+        self.operations = try fields.array("operations")?.map { (operation) throws(FastJSON.Unusual) in
+            try Operation(fast: operation)
+        }
+    }
+}
+
+extension BamboraPaymentDocument.Operation {
+    init(fast json: FastJSON) throws(FastJSON.Unusual) {
+        let fields = try json.fields()
+        self.type = try fields.string("type")
+        self.amount = try fields.int64("amount")
+        self.currency = try fields.string("currency")
+        self.success = try fields.bool("success")
+        self.timestamp = try fields.string("timestamp")
+        self.id = try fields.string("id")
+        self.comment = try fields.string("comment")
+    }
+}

@@ -213,3 +213,65 @@ struct SwedbankCaptureBody: Encodable, Sendable {
 
     var transaction: Transaction
 }
+
+extension SwedbankPaymentDocument {
+    /// The fast path (``FastJSON``): what `init(from:)` reads, from an answer of the usual shape.
+    init(fast json: FastJSON) throws(FastJSON.Unusual) {
+        let fields = try json.fields()
+        guard let payment = try fields["payment"] else { throw FastJSON.Unusual() }
+        self.payment = try Payment(fast: payment)
+        self.operations = try (fields.array("operations") ?? []).map { (operation) throws(FastJSON.Unusual) in
+            let fields = try operation.fields()
+            return Operation(
+                method: try fields.string("method"), href: try fields.requiredString("href"),
+                rel: try fields.requiredString("rel"), contentType: try fields.string("contentType"))
+        }
+    }
+}
+
+extension SwedbankPaymentDocument.Payment {
+    init(fast json: FastJSON) throws(FastJSON.Unusual) {
+        let fields = try json.fields()
+        self.id = try fields.requiredString("id")
+        self.state = try fields.string("state")
+        self.currency = try fields.string("currency")
+        self.amount = try fields.int64("amount")
+        self.remainingCaptureAmount = try fields.int64("remainingCaptureAmount")
+        self.remainingCancellationAmount = try fields.int64("remainingCancellationAmount")
+        self.remainingReversalAmount = try fields.int64("remainingReversalAmount")
+        // `captures` and `transactions` as `Resource`: an object with an `id` and a `transactionList`.
+        func resource(_ key: String) throws(FastJSON.Unusual) -> (id: String?, list: [SwedbankTransaction]?) {
+            guard let value = try fields[key] else { return (nil, nil) }
+            let resource = try value.fields()
+            return (
+                try resource.string("id"),
+                try resource.array("transactionList")?.map { (transaction) throws(FastJSON.Unusual) in
+                    try SwedbankTransaction(fast: transaction)
+                }
+            )
+        }
+        self.capturesID = try resource("captures").id
+        self.transactions = try resource("transactions").list
+    }
+}
+
+extension SwedbankTransaction {
+    /// A transaction without a `problem` or a `status` (a failed one, a payment order's attempt:
+    /// those take `init(from:)`).
+    init(fast json: FastJSON) throws(FastJSON.Unusual) {
+        let fields = try json.fields()
+        guard try fields["problem"] == nil, try fields["status"] == nil else { throw FastJSON.Unusual() }
+        self.id = try fields.string("id")
+        self.created = try fields.string("created")
+        self.updated = try fields.string("updated")
+        self.type = try fields.string("type")
+        self.state = try fields.string("state")
+        self.number = try fields.int64("number")
+        self.amount = try fields.int64("amount")
+        self.vatAmount = try fields.int64("vatAmount")
+        self.description = try fields.string("description")
+        self.payeeReference = try fields.string("payeeReference")
+        self.problem = nil
+        guard self.id != nil || self.state != nil || self.type != nil else { throw FastJSON.Unusual() }
+    }
+}
