@@ -35,6 +35,11 @@ struct Reconciler: Service {
     /// Waits between two reads (tests replace it).
     var pace: @Sendable (Duration) async -> Void = { [pacer = Pacer()] gap in await pacer.wait(gap) }
 
+    /// Where a pass runs: the event loop the PSP clients read on (nil: the global executor).
+    var readExecutor: (any TaskExecutor)? {
+        providers.httpClient.map { PSPHTTPClient.readExecutor(for: $0) }
+    }
+
     /// How many authorizations one query of a pass returns, at most.
     static let pageSize = 50
     /// A PSP whose reads fail this many times in a row is not asked again until the next pass.
@@ -49,7 +54,9 @@ struct Reconciler: Service {
             var summary = PassSummary()
             var loggedAt = clock.now()
             while !Task.shouldStop {
-                summary.add(try await pass())
+                // On the PSP clients' event loop: each read's task then starts, sends, is answered
+                // and ends on one thread, without a hand-off to wake another.
+                summary.add(try await withTaskExecutorPreference(readExecutor) { try await pass() })
                 // One line per interval at most, and only when something was read.
                 if summary.checked > 0, clock.now() - loggedAt >= interval {
                     logger.info(

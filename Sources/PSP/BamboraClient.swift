@@ -50,7 +50,14 @@ public final class BamboraClient: PaymentProvider {
     }
 
     public func payment(_ locator: PaymentLocator) async throws(PSPError) -> PaymentSnapshot {
-        let logger = self.logger(for: locator)
+        // On the client's event loop: the request, its answer and the decoding on one thread.
+        try await withTaskExecutorPreference(self.transport.executor) { () async throws(PSPError) in
+            try await self.read(locator)
+        }
+    }
+
+    private func read(_ locator: PaymentLocator) async throws(PSPError) -> PaymentSnapshot {
+        let logger = self.readLogger(for: locator)
         let exchange: HTTPExchange
         var answered = false
         do {
@@ -63,7 +70,10 @@ public final class BamboraClient: PaymentProvider {
         guard exchange.isSuccess else {
             throw Self.error(for: exchange).with(payment: locator.payment)
         }
-        guard let document = exchange.decode(BamboraPaymentDocument.self) else {
+        guard
+            let document = exchange.decode(
+                BamboraPaymentDocument.self, fast: BamboraPaymentDocument.init(fast:))
+        else {
             logger.debug("PSP answer unreadable", metadata: ["http.status": "\(exchange.status)"])
             throw PSPError.malformedResponse.with(
                 psp: .bambora, payment: locator.payment, httpStatus: exchange.status)
@@ -237,6 +247,12 @@ public final class BamboraClient: PaymentProvider {
         var logger = self.logger
         logger[metadataKey: "payment"] = "\(locator)"
         return logger
+    }
+
+    /// A read logs at debug level only: the payment is added to the logger when those lines are
+    /// written, not for every read.
+    private func readLogger(for locator: PaymentLocator) -> Logger {
+        self.logger.logLevel <= .debug ? self.logger(for: locator) : self.logger
     }
 
 }

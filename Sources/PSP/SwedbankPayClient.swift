@@ -40,6 +40,13 @@ public final class SwedbankPayClient: PaymentProvider {
     }
 
     public func payment(_ locator: PaymentLocator) async throws(PSPError) -> PaymentSnapshot {
+        // On the client's event loop: the request, its answer and the decoding on one thread.
+        try await withTaskExecutorPreference(self.transport.executor) { () async throws(PSPError) in
+            try await self.read(locator)
+        }
+    }
+
+    private func read(_ locator: PaymentLocator) async throws(PSPError) -> PaymentSnapshot {
         if Self.isPaymentOrder(locator) { return try await self.paymentOrder(locator) }
         // One request: the payment with its transactions expanded (the captures among them). A PSP
         // that answers without them is asked for the captures list as well.
@@ -203,7 +210,10 @@ public final class SwedbankPayClient: PaymentProvider {
         }
         let url = expandTransactions ? resolved + "?$expand=transactions" : resolved
         let exchange = try await self.get(url, locator: locator, operation: .payment)
-        guard let document = exchange.decode(SwedbankPaymentDocument.self) else {
+        guard
+            let document = exchange.decode(
+                SwedbankPaymentDocument.self, fast: SwedbankPaymentDocument.init(fast:))
+        else {
             throw PSPError.malformedResponse.with(
                 psp: .swedbankPay, payment: locator.payment, httpStatus: exchange.status)
         }
@@ -231,7 +241,8 @@ public final class SwedbankPayClient: PaymentProvider {
     func get(
         _ url: String, locator: PaymentLocator, operation: PSPOperation, headers: HTTPHeaders? = nil
     ) async throws(PSPError) -> HTTPExchange {
-        let logger = self.logger(for: locator)
+        // Debug lines only: the payment is added to the logger when they are written.
+        let logger = self.logger.logLevel <= .debug ? self.logger(for: locator) : self.logger
         logger.debug("PSP request", metadata: ["http.method": "GET"])
         switch await self.transport.send(
             .GET, url, headers: headers ?? self.headers(json: false), operation: operation)
