@@ -246,30 +246,45 @@ public final class PostgresServer: Sendable {
         let command =
             FileManager.default.isExecutableFile(atPath: setsid)
             ? [setsid, "/bin/sh", "-c", script] : ["/bin/sh", "-c", script]
-        let process = Process()
-        (process.executableURL, process.arguments) = Self.detached(command, in: directory)
         // Not this process's output: `swift test` would wait for the watcher to close it.
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try? process.run()
+        _ = try? Self.spawn(command, in: directory, output: "/dev/null")
     }
 
-    /// `command` run by bash after it closed every descriptor above 2 and moved to `directory`.
-    /// Foundation's Process learns that a child ended when a socket the child inherits closes: the
-    /// postmaster pg_ctl leaves running (and the watcher) would hold it open for ever, and any pipe
-    /// of the test runner they inherited would keep `swift test` waiting.
-    static func detached(_ command: [String], in directory: String) -> (URL, [String]) {
+    /// Starts `command` through bash, which first closes every descriptor above 2 (the postmaster
+    /// pg_ctl leaves running, and the watcher, must hold no pipe of the test runner, or `swift test`
+    /// would wait for them) and moves to `directory`; standard output and error go to `output`.
+    /// posix_spawn and waitpid, not Foundation's Process: Process learns that a child ended when a
+    /// socket the child inherited closes, which a daemonizing child may keep open for ever.
+    static func spawn(_ command: [String], in directory: String, output: String) throws -> pid_t {
         let bash = "/bin/bash"
-        guard FileManager.default.isExecutableFile(atPath: bash) else {
-            return (URL(fileURLWithPath: command[0]), Array(command.dropFirst()))
-        }
         let script = """
             for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done
             cd "$0" || exit 1
             exec "$@"
             """
-        return (URL(fileURLWithPath: bash), ["-c", script, directory] + command)
+        let argv =
+            FileManager.default.isExecutableFile(atPath: bash)
+            ? [bash, "-c", script, directory] + command : command
+        var environment = ProcessInfo.processInfo.environment
+        environment["LC_ALL"] = "C"
+        environment.removeValue(forKey: "PGPASSWORD")
+        environment.removeValue(forKey: "PGDATABASE")
+        let arguments = argv.map { strdup($0) } + [nil]
+        let variables = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in arguments + variables { free(pointer) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, argv[0], &actions, nil, arguments, variables)
+        guard status == 0 else {
+            throw PostgresServerUnavailable(
+                reason: "cannot run \(command.joined(separator: " ")): \(String(cString: strerror(status)))")
+        }
+        return pid
     }
 
     static func stop(pid: Int32, directory: String) {
@@ -286,37 +301,19 @@ public final class PostgresServer: Sendable {
     /// error carrying its output when it fails.
     @discardableResult
     func run(_ executable: String, _ arguments: [String], asServerUser: Bool) throws -> String {
-        let process = Process()
         let command = (asServerUser ? runAs : []) + [executable] + arguments
-        (process.executableURL, process.arguments) = Self.detached(command, in: directory)
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         // A file, not a pipe: the postmaster pg_ctl leaves behind keeps its copy of standard output.
         let outputPath = directory + "/out.\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        guard let output = FileHandle(forWritingAtPath: outputPath) else {
-            throw PostgresServerUnavailable(reason: "cannot write \(outputPath)")
-        }
-        defer { try? output.close() }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        var environment = ProcessInfo.processInfo.environment
-        environment["LC_ALL"] = "C"
-        environment.removeValue(forKey: "PGPASSWORD")
-        environment.removeValue(forKey: "PGDATABASE")
-        process.environment = environment
-        do {
-            try process.run()
-        } catch {
-            throw PostgresServerUnavailable(reason: "cannot run \(command.joined(separator: " ")): \(error)")
-        }
-        process.waitUntilExit()
+        let pid = try Self.spawn(command, in: directory, output: outputPath)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
+        // Exited normally with 0 (WIFEXITED and WEXITSTATUS, which Swift cannot call: macros).
+        guard status & 0x7F == 0, (status >> 8) & 0xFF == 0 else {
             throw PostgresServerUnavailable(
                 reason:
-                    "\((executable as NSString).lastPathComponent) failed (exit \(process.terminationStatus)): \(text.trimmingCharacters(in: .whitespacesAndNewlines))"
+                    "\((executable as NSString).lastPathComponent) failed (status \(status)): \(text.trimmingCharacters(in: .whitespacesAndNewlines))"
             )
         }
         return text
