@@ -62,6 +62,43 @@ enum PostgresAuditLog {
             detail: detail)
     }
 
+    /// Adds one entry after `head` to `batch` (it is written when the batch runs) and advances `head`.
+    @discardableResult
+    static func add(
+        to batch: inout PostgresWriteBatch, head: inout Head, at: Instant, actor: Actor, event: String,
+        authorizationID: String?, detail: AuditDetail
+    ) -> AuditEntry {
+        let entry = next(
+            after: &head,
+            NewEntry(at: at, actor: actor, event: event, authorizationID: authorizationID, detail: detail))
+        batch.add(
+            "INSERT INTO audit_log (\(entryColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7)", values(entry))
+        return entry
+    }
+
+    /// The entry `new` becomes after `head`, its hash computed; advances `head`.
+    private static func next(after head: inout Head, _ new: NewEntry) -> AuditEntry {
+        let seq = head.seq + 1
+        let detail = new.detail.canonicalJSON
+        let hash = AuditLog.hashHex(
+            AuditEntry.hashInput(
+                previousHash: head.hash, seq: seq, at: new.at, actor: new.actor.name, event: new.event,
+                authorizationID: new.authorizationID, detail: detail))
+        head = Head(seq: seq, hash: hash)
+        return AuditEntry(
+            seq: seq, at: new.at, actor: new.actor.name, event: new.event,
+            authorizationID: new.authorizationID,
+            detail: detail, hash: hash)
+    }
+
+    /// An entry's values in ``entryColumns`` order.
+    private static func values(_ entry: AuditEntry) -> [any PostgresStoreValue] {
+        [
+            entry.seq, entry.at.millisecondsSinceEpoch, entry.actor, entry.event, entry.authorizationID,
+            entry.detail, entry.hash,
+        ]
+    }
+
     /// Appends entries in order after `head` with one INSERT per 500 entries, and advances `head`.
     @discardableResult
     static func append(_ transaction: PostgresStoreTransaction, head: inout Head, _ entries: [NewEntry])
@@ -69,32 +106,14 @@ enum PostgresAuditLog {
     {
         var written: [AuditEntry] = []
         written.reserveCapacity(entries.count)
-        for new in entries {
-            let seq = head.seq + 1
-            let detail = new.detail.canonicalJSON
-            let hash = AuditLog.hashHex(
-                AuditEntry.hashInput(
-                    previousHash: head.hash, seq: seq, at: new.at, actor: new.actor.name, event: new.event,
-                    authorizationID: new.authorizationID, detail: detail))
-            written.append(
-                AuditEntry(
-                    seq: seq, at: new.at, actor: new.actor.name, event: new.event,
-                    authorizationID: new.authorizationID, detail: detail, hash: hash))
-            head = Head(seq: seq, hash: hash)
-        }
+        for new in entries { written.append(next(after: &head, new)) }
         var start = 0
         while start < written.count {
             let chunk = written[start..<min(start + 500, written.count)]
             start = chunk.endIndex
             var binds: [any PostgresStoreValue] = []
             binds.reserveCapacity(chunk.count * 7)
-            for entry in chunk {
-                binds += [
-                    entry.seq, entry.at.millisecondsSinceEpoch, entry.actor, entry.event,
-                    entry.authorizationID,
-                    entry.detail, entry.hash,
-                ]
-            }
+            for entry in chunk { binds += values(entry) }
             try transaction.execute(
                 "INSERT INTO audit_log (\(entryColumns)) VALUES " + valuesList(rows: chunk.count, columns: 7),
                 binds)

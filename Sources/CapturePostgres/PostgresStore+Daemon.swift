@@ -15,32 +15,42 @@ extension PostgresStore {
 
     /// The read–decide–write of ``mutate(id:actor:now:_:)`` inside the caller's write transaction
     /// (used by ``mutate(id:actor:now:_:)``, group commit, `recordRead` and `redeliver`): reads the
-    /// authorization with its latest attempt, calls `body`, and when it returns a mutation writes the
-    /// row, event and alerts (``PostgresOutbox/update(_:from:to:auditEvent:alerts:now:)``), the
-    /// attempt inserted or updated, and the audit entry (the chain's head read here). nil when there
-    /// is no such authorization or `body` returned nil; what `body` throws comes out as it is.
+    /// authorization with its latest attempt and the audit chain's head (one query), calls `body`, and
+    /// when it returns a mutation writes the row, event and alerts
+    /// (``PostgresOutbox/addUpdate(to:from:to:auditEvent:alerts:now:)``), the attempt inserted or
+    /// updated, and the audit entry, as one statement (``PostgresWriteBatch``). nil when there is no
+    /// such authorization or `body` returned nil; what `body` throws comes out as it is.
     func mutate(
         in transaction: PostgresStoreTransaction, id: String, actor: Actor, now: Instant,
         _ body: (inout Authorization, CaptureAttempt?) throws -> Mutation?
     ) throws -> (Authorization, Mutation)? {
         guard
-            let (read, latest) = try PostgresAuthorizationRow.fetchWithLatestAttempt(
+            let (read, latest, readHead) = try PostgresAuthorizationRow.fetchForChange(
                 transaction, id: id, path: path)
         else { return nil }
+        var head = readHead
         var authorization = read
         guard let mutation = try body(&authorization, latest) else { return nil }
-        try PostgresOutbox.update(
-            transaction, from: read, to: authorization, auditEvent: mutation.consequence.event,
+        // The row, its event and alerts, the attempt and the audit entry: one statement, one round trip.
+        var batch = PostgresWriteBatch()
+        PostgresOutbox.addUpdate(
+            to: &batch, from: read, to: authorization, auditEvent: mutation.consequence.event,
             alerts: mutation.consequence.alerts, now: now)
         if let attempt = mutation.insertAttempt {
-            try PostgresAuthorizationRow.insertAttempt(transaction, attempt)
+            batch.add(
+                PostgresAuthorizationRow.insertAttemptSQL,
+                PostgresAuthorizationRow.insertAttemptValues(attempt))
         }
         if let attempt = mutation.updateAttempt {
-            try PostgresAuthorizationRow.updateAttempt(transaction, attempt)
+            batch.add(
+                PostgresAuthorizationRow.updateAttemptSQL,
+                PostgresAuthorizationRow.updateAttemptValues(attempt))
         }
-        try PostgresAuditLog.append(
-            transaction, at: now, actor: actor, event: mutation.consequence.event, authorizationID: id,
+        PostgresAuditLog.add(
+            to: &batch, head: &head, at: now, actor: actor, event: mutation.consequence.event,
+            authorizationID: id,
             detail: mutation.consequence.detail)
+        try batch.run(transaction)
         return (authorization, mutation)
     }
 

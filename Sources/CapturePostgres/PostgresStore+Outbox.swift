@@ -12,11 +12,52 @@ enum PostgresOutbox {
         _ transaction: PostgresStoreTransaction, from before: Authorization, to after: Authorization,
         auditEvent: String, alerts: [Alert], now: Instant
     ) throws(StoreError) {
-        try PostgresAuthorizationRow.update(transaction, after)
+        var batch = PostgresWriteBatch()
+        addUpdate(to: &batch, from: before, to: after, auditEvent: auditEvent, alerts: alerts, now: now)
+        try batch.run(transaction)
+    }
+
+    /// ``update(_:from:to:auditEvent:alerts:now:)``'s statements, added to `batch` (sent with the
+    /// attempt and the audit entry as one statement by ``PostgresStore/mutate(in:id:actor:now:_:)``).
+    static func addUpdate(
+        to batch: inout PostgresWriteBatch, from before: Authorization, to after: Authorization,
+        auditEvent: String, alerts: [Alert], now: Instant
+    ) {
+        batch.add(PostgresAuthorizationRow.updateSQL, PostgresAuthorizationRow.updateValues(after))
         if let kind = AuthorizationEvent.Kind.of(change: before, to: after, auditEvent: auditEvent) {
-            try insertEvent(transaction, kind: kind, authorization: after, now: now)
+            batch.add(insertEventSQL, insertEventValues(kind: kind, authorization: after, now: now))
         }
-        try insertAlerts(transaction, alerts, now: now)
+        if !alerts.isEmpty {
+            batch.add(insertAlertsSQL(count: alerts.count), insertAlertsValues(alerts, now: now))
+        }
+    }
+
+    static let insertEventSQL =
+        #"INSERT INTO event (id, type, authorization_id, created_at, "authorization") VALUES ($1, $2, $3, $4, $5)"#
+
+    static func insertEventValues(kind: AuthorizationEvent.Kind, authorization: Authorization, now: Instant)
+        -> [any PostgresStoreValue]
+    {
+        [
+            Outbox.newEventID(), kind.rawValue, authorization.id, now.millisecondsSinceEpoch,
+            AuthorizationEvent.snapshot(of: authorization).canonicalJSON,
+        ]
+    }
+
+    static func insertAlertsSQL(count: Int) -> String {
+        "INSERT INTO alert_outbox (authorization_id, code, message, detail, created_at) VALUES "
+            + valuesList(rows: count, columns: 5)
+    }
+
+    static func insertAlertsValues(_ alerts: [Alert], now: Instant) -> [any PostgresStoreValue] {
+        var binds: [any PostgresStoreValue] = []
+        for alert in alerts {
+            binds += [
+                alert.authorizationID, alert.code.rawValue, alert.message,
+                AuditDetail(alert.detail.mapValues { .string($0) }).canonicalJSON, now.millisecondsSinceEpoch,
+            ]
+        }
+        return binds
     }
 
     /// Adds one event for `authorization` as it now is.
@@ -25,11 +66,7 @@ enum PostgresOutbox {
         now: Instant
     ) throws(StoreError) {
         try transaction.execute(
-            #"INSERT INTO event (id, type, authorization_id, created_at, "authorization") VALUES ($1, $2, $3, $4, $5)"#,
-            [
-                Outbox.newEventID(), kind.rawValue, authorization.id, now.millisecondsSinceEpoch,
-                AuthorizationEvent.snapshot(of: authorization).canonicalJSON,
-            ])
+            insertEventSQL, insertEventValues(kind: kind, authorization: authorization, now: now))
     }
 
     /// Adds alerts to the outbox, for the alert emitter to write as lines; one INSERT for all.
@@ -37,16 +74,7 @@ enum PostgresOutbox {
         throws(StoreError)
     {
         guard !alerts.isEmpty else { return }
-        var binds: [any PostgresStoreValue] = []
-        for alert in alerts {
-            binds += [
-                alert.authorizationID, alert.code.rawValue, alert.message,
-                AuditDetail(alert.detail.mapValues { .string($0) }).canonicalJSON, now.millisecondsSinceEpoch,
-            ]
-        }
-        try transaction.execute(
-            "INSERT INTO alert_outbox (authorization_id, code, message, detail, created_at) VALUES "
-                + valuesList(rows: alerts.count, columns: 5), binds)
+        try transaction.execute(insertAlertsSQL(count: alerts.count), insertAlertsValues(alerts, now: now))
     }
 
     /// When a condition was last written as a line for this authorization (milliseconds).

@@ -99,28 +99,47 @@ enum PostgresAuthorizationRow {
     static func fetchWithLatestAttempt(_ transaction: PostgresStoreTransaction, id: String, path: String)
         throws(StoreError) -> (Authorization, CaptureAttempt?)?
     {
+        try fetchForChange(transaction, id: id, path: path).map { ($0.0, $0.1) }
+    }
+
+    /// One authorization, its latest attempt and the audit chain's head, in one round trip: what a
+    /// write of one authorization reads before it decides (inside the write transaction, so the head
+    /// is the one its entry follows). nil when there is no such authorization.
+    static func fetchForChange(_ transaction: PostgresStoreTransaction, id: String, path: String)
+        throws(StoreError) -> (Authorization, CaptureAttempt?, PostgresAuditLog.Head)?
+    {
+        let headAt = next + attemptColumnNames.count
         let sql = """
-            SELECT \(columns(qualifiedBy: "a")), \(attemptColumnNames.map { "c." + $0 }.joined(separator: ", "))
+            SELECT \(columns(qualifiedBy: "a")), \(attemptColumnNames.map { "c." + $0 }.joined(separator: ", ")),
+                h.seq, h.hash
             FROM "authorization" a
             LEFT JOIN LATERAL (SELECT * FROM capture_attempt WHERE authorization_id = a.id ORDER BY number DESC LIMIT 1) c
-            ON TRUE WHERE a.id = $1
+            ON TRUE
+            LEFT JOIN LATERAL (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) h ON TRUE
+            WHERE a.id = $1
             """
         guard let row = try transaction.queryFirst(sql, [id]) else { return nil }
         let authorization = try decode(row, path: path)
         let hasAttempt = try row.decode(next, as: String?.self) != nil
-        return (authorization, hasAttempt ? try attempt(row, from: next) : nil)
+        let head = PostgresAuditLog.Head(
+            seq: try row.decode(headAt, as: Int64?.self) ?? 0,
+            hash: try row.decode(headAt + 1, as: String?.self) ?? AuditEntry.genesisHash)
+        return (authorization, hasAttempt ? try attempt(row, from: next) : nil, head)
     }
 
     /// Writes the state columns of `authorization` (see ``updateSQL``), nothing else: no event. Use
     /// ``PostgresOutbox/update(_:from:to:auditEvent:alerts:now:)`` for a change of state.
     static func update(_ transaction: PostgresStoreTransaction, _ a: Authorization) throws(StoreError) {
-        try transaction.execute(
-            updateSQL,
-            [
-                a.state.rawValue, a.stateReason, a.stateChangedAt.millisecondsSinceEpoch, a.capturedAmount,
-                a.requestedAmount, Int64(a.consecutiveFailures), Int64(a.grantedAttempts),
-                a.nextActionAt?.millisecondsSinceEpoch, a.id,
-            ])
+        try transaction.execute(updateSQL, updateValues(a))
+    }
+
+    /// The values of ``updateSQL`` for `a`.
+    static func updateValues(_ a: Authorization) -> [any PostgresStoreValue] {
+        [
+            a.state.rawValue, a.stateReason, a.stateChangedAt.millisecondsSinceEpoch, a.capturedAmount,
+            a.requestedAmount, Int64(a.consecutiveFailures), Int64(a.grantedAttempts),
+            a.nextActionAt?.millisecondsSinceEpoch, a.id,
+        ]
     }
 
     /// Decodes an attempt whose ``attemptColumns`` start at position `start`.
@@ -157,31 +176,37 @@ enum PostgresAuthorizationRow {
     static func insertAttempt(_ transaction: PostgresStoreTransaction, _ attempt: CaptureAttempt)
         throws(StoreError)
     {
-        try transaction.execute(
-            """
-            INSERT INTO capture_attempt (\(attemptColumns))
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            """,
-            [
-                attempt.authorizationID, Int64(attempt.number), attempt.reference, attempt.amount,
-                attempt.state.rawValue, attempt.startedAt.millisecondsSinceEpoch,
-                attempt.finishedAt?.millisecondsSinceEpoch, attempt.pspReference, attempt.error,
-            ])
+        try transaction.execute(insertAttemptSQL, insertAttemptValues(attempt))
+    }
+
+    static let insertAttemptSQL =
+        "INSERT INTO capture_attempt (\(attemptColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+
+    static func insertAttemptValues(_ attempt: CaptureAttempt) -> [any PostgresStoreValue] {
+        [
+            attempt.authorizationID, Int64(attempt.number), attempt.reference, attempt.amount,
+            attempt.state.rawValue, attempt.startedAt.millisecondsSinceEpoch,
+            attempt.finishedAt?.millisecondsSinceEpoch, attempt.pspReference, attempt.error,
+        ]
     }
 
     /// Writes an attempt's outcome (state, finish, PSP reference, error).
     static func updateAttempt(_ transaction: PostgresStoreTransaction, _ attempt: CaptureAttempt)
         throws(StoreError)
     {
-        try transaction.execute(
-            """
-            UPDATE capture_attempt SET state = $1, finished_at = $2, psp_reference = $3, error = $4
-            WHERE authorization_id = $5 AND number = $6
-            """,
-            [
-                attempt.state.rawValue, attempt.finishedAt?.millisecondsSinceEpoch, attempt.pspReference,
-                attempt.error, attempt.authorizationID, Int64(attempt.number),
-            ])
+        try transaction.execute(updateAttemptSQL, updateAttemptValues(attempt))
+    }
+
+    static let updateAttemptSQL = """
+        UPDATE capture_attempt SET state = $1, finished_at = $2, psp_reference = $3, error = $4
+        WHERE authorization_id = $5 AND number = $6
+        """
+
+    static func updateAttemptValues(_ attempt: CaptureAttempt) -> [any PostgresStoreValue] {
+        [
+            attempt.state.rawValue, attempt.finishedAt?.millisecondsSinceEpoch, attempt.pspReference,
+            attempt.error, attempt.authorizationID, Int64(attempt.number),
+        ]
     }
 }
 
