@@ -61,6 +61,15 @@ let package = Package(
         // A throwaway PostgreSQL cluster per process (initdb, pg_ctl as the postgres user when root)
         // for the tests, the reliability suite and the bench; nil with a reason when none can start.
         .target(name: "PostgresServerFixture"),
+        // Opens the store the configuration names (the SQLite file, or PostgreSQL), for the daemon,
+        // `captured migrate` and `capturectl` alike.
+        .target(
+            name: "CaptureStorage",
+            dependencies: [
+                "CaptureConfig", "CaptureStore", "CapturePostgres",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Process-wide SQLite settings through `sqlite3_config`, which Swift cannot call (variadic).
         .target(
             name: "CSQLiteSettings",
@@ -194,6 +203,7 @@ let package = Package(
             dependencies: [
                 "CaptureCore",
                 "CaptureStore",
+                "CapturePostgres",
                 "PSP",
                 "CaptureConfig",
                 "CaptureLogging",
@@ -210,6 +220,7 @@ let package = Package(
             dependencies: [
                 "CaptureCore",
                 "CaptureStore",
+                "CaptureStorage",
                 "CaptureDaemon",
                 "CaptureConfig",
                 "CaptureLogging",
@@ -226,6 +237,7 @@ let package = Package(
                 "CaptureCommands",
                 "CaptureCore",
                 "CaptureStore",
+                "CaptureStorage",
                 "CaptureConfig",
                 "CaptureReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -331,6 +343,12 @@ let package = Package(
                 "CapturePostgres", "CaptureStore", "CaptureCore", "PostgresServerFixture",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        // The store contract: one suite every AuthorizationStore implementation must pass, through the
+        // protocol only (Tests/StoreContractTests/StoreBackend.swift lists the backends).
+        .testTarget(
+            name: "StoreContractTests",
+            dependencies: ["CaptureStore", "CaptureCore", "CapturePostgres", "PostgresServerFixture"]
         ),
         .testTarget(name: "CaptureLoggingTests", dependencies: ["CaptureLogging", "SystemdNotify"]),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),

@@ -3,7 +3,13 @@ import CaptureCore
 /// Everything `captured` and `capturectl` are configured with, validated. Built by
 /// `ConfigurationLoader` from the YAML file and `CAPTURED_*` environment overrides.
 public struct CaptureConfiguration: Sendable {
+    /// The SQLite file (the default), or a `postgres://USER@HOST:PORT/DB` address.
     public var database: String
+    /// The file holding the PostgreSQL password (`database_password_file`), resolved like the PSP
+    /// secrets; only with a `postgres://` database.
+    public var databasePasswordFile: String?
+    /// Several daemons on one PostgreSQL database (`ha:`).
+    public var ha = HA()
     public var log: Log
     public var scheduler: Scheduler
     public var reconcileInterval: Duration
@@ -29,6 +35,24 @@ public struct CaptureConfiguration: Sendable {
     public var events = Events()
     /// The file this was read from; nil when built-in defaults and the environment were used alone.
     public var configurationFile: String?
+
+    /// Whether `database` names a PostgreSQL database rather than a SQLite file.
+    public var usesPostgreSQL: Bool { Self.isPostgreSQLAddress(database) }
+
+    public static func isPostgreSQLAddress(_ database: String) -> Bool {
+        database.hasPrefix("postgres://") || database.hasPrefix("postgresql://")
+    }
+
+    /// Leader election among the daemons of one PostgreSQL database.
+    public struct HA: Sendable, Hashable {
+        /// A standby takes over at most this long after the leader stopped renewing its lease
+        /// (`ha.takeover`); the leader renews three times within it.
+        public var takeover: Duration = .seconds(15)
+
+        public init(takeover: Duration = .seconds(15)) {
+            self.takeover = takeover
+        }
+    }
 
     public struct Log: Sendable, Hashable {
         public var level: String

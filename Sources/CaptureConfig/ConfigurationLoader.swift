@@ -63,7 +63,7 @@ public enum ConfigurationLoader {
 /// Every leaf key the configuration knows, with its environment variable.
 enum ConfigurationKeys {
     static let leaves: [String] = [
-        "database", "log.level", "log.format",
+        "database", "database_password_file", "ha.takeover", "log.level", "log.format",
         "scheduler.poll_interval", "scheduler.safety_margin", "scheduler.max_concurrent_captures",
         "scheduler.retry.initial", "scheduler.retry.max",
         "reconcile.interval", "reconcile.requests_per_second", "reconcile.settle_after", "reconcile.max_age",

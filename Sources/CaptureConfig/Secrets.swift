@@ -36,6 +36,12 @@ extension CaptureConfiguration {
         return secrets
     }
 
+    /// Where `database_password_file` is (resolved like the PSP secrets); nil when none is
+    /// configured (a SQLite file, or a server that needs no password).
+    public func databasePasswordPath(environment: [String: String]) -> String? {
+        databasePasswordFile.map { secretPath($0, environment: environment) }
+    }
+
     func readSecret(_ name: String, key: String, environment: [String: String]) throws(ConfigurationError)
         -> String
     {

@@ -56,8 +56,25 @@ extension Settings {
                 )
             }
         }
-        return CaptureConfiguration(
-            database: try text("database", default: "/var/lib/captured/captured.sqlite"),
+        let database = try text("database", default: "/var/lib/captured/captured.sqlite")
+        let passwordFile = values["database_password_file"]?.text
+        if CaptureConfiguration.isPostgreSQLAddress(database) {
+            // The address is logged and shown by status: a password in it would be a leak.
+            let afterScheme = database.split(separator: "://", maxSplits: 1).last ?? ""
+            let authority = afterScheme.split(separator: "/", maxSplits: 1).first ?? ""
+            if let at = authority.lastIndex(of: "@"), authority[..<at].contains(":") {
+                throw error("database", "must not hold a password: put it in database_password_file")
+            }
+            if let passwordFile, passwordFile.isEmpty {
+                throw error("database_password_file", "must not be empty")
+            }
+        } else if passwordFile != nil {
+            throw error("database_password_file", "is only for a postgres:// database")
+        } else if isGiven(section: "ha") {
+            throw error("ha.takeover", "is only for a postgres:// database (SQLite has one daemon)")
+        }
+        var configuration = CaptureConfiguration(
+            database: database,
             log: CaptureConfiguration.Log(
                 level: try choice(
                     "log.level", default: "info",
@@ -75,6 +92,9 @@ extension Settings {
             bambora: bambora,
             swedbankPay: swedbankPay,
             api: try api(), events: try events())
+        configuration.databasePasswordFile = passwordFile
+        configuration.ha.takeover = try duration("ha.takeover", default: "15s", minimum: .seconds(1))
+        return configuration
     }
 
     func error(_ key: String, _ problem: String) -> ConfigurationError {

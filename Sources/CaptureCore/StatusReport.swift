@@ -76,6 +76,24 @@ public struct StatusReport: Sendable {
     public var reconciliation: Reconciliation
     /// Each configured PSP, and each the daemon recorded traffic for, in name order.
     public var psps: [PSPTrafficRow]
+    /// Every running daemon of this database: the one daemon of a SQLite file; with PostgreSQL, the
+    /// leader and its standbys, in host and pid order.
+    public var daemons: [RunningDaemon] = []
+
+    /// A daemon that wrote a heartbeat recently enough to count as running.
+    public struct RunningDaemon: Hashable, Sendable {
+        public var pid: Int
+        public var host: String
+        public var role: DaemonRole
+        public var heartbeatAt: Instant
+
+        public init(pid: Int, host: String, role: DaemonRole, heartbeatAt: Instant) {
+            self.pid = pid
+            self.host = host
+            self.role = role
+            self.heartbeatAt = heartbeatAt
+        }
+    }
 
     /// The reconciler's progress: every open authorization it keeps read (not in flight, not of
     /// unknown outcome) is read at least every `reconcile.max_age`.
@@ -176,4 +194,12 @@ public struct PSPTrafficRow: Hashable, Sendable {
 
     /// Whether the PSP is paused at `now`.
     public func isPaused(at now: Instant) -> Bool { pausedUntil.map { $0 > now } ?? false }
+}
+
+/// What a daemon does among the daemons of one database.
+public enum DaemonRole: String, Sendable, Hashable, CaseIterable {
+    /// Captures, reconciles, delivers events and raises alerts: exactly one at a time.
+    case leader
+    /// Serves the shop API and waits to take over when the leader stops renewing its lease.
+    case standby
 }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import PSP
 import ServiceLifecycle
+import Synchronization
 import SystemdNotify
 
 /// Tells the world the daemon is alive: a heartbeat row for `capturectl status`, `STATUS=` and
@@ -18,7 +19,16 @@ struct Heartbeat: Service {
     let progress: SchedulerProgress
     /// Each PSP's request budget, written beside the heartbeat for `capturectl status`.
     var budgets: [PaymentServiceProvider: RequestBudget] = [:]
+    /// With several daemons on one database: this daemon, its role, and where it is recorded.
+    var shared: SharedDaemon? = nil
     let logger: Logger
+
+    /// A daemon among several on one PostgreSQL database.
+    struct SharedDaemon: Sendable {
+        let store: any LeaderElectionStore
+        let identity: DaemonIdentity
+        let role: DaemonRoleState
+    }
 
     func run() async throws {
         // The watchdog wants a ping at half its timeout; the heartbeat row at the poll interval.
@@ -64,7 +74,14 @@ struct Heartbeat: Service {
                     },
                     requestsLastMinute: snapshot.requestsLastMinute, updatedAt: now)
             }
+            let shared = shared
             summary = try await database.offloaded { database in
+                if let shared {
+                    let role = shared.role.current
+                    try shared.store.writeDaemonHeartbeat(shared.identity, role: role, at: now)
+                    // The shared heartbeat, the summary and the PSP traffic are the leader's to write.
+                    guard role == .leader else { return "standing by" }
+                }
                 try database.writePSPTraffic(traffic)
                 let counts = try database.summaryCounts(now: now)
                 let summary = "\(counts.open) open, \(counts.due) due, \(counts.attention) in attention"
@@ -90,5 +107,20 @@ struct Heartbeat: Service {
         } catch {
             logger.warning("could not notify systemd", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// Whether this daemon leads or stands by, read by the heartbeat.
+final class DaemonRoleState: Sendable {
+    private let leading = Atomic<Bool>(false)
+
+    init(_ role: DaemonRole) {
+        leading.store(role == .leader, ordering: .relaxed)
+    }
+
+    var current: DaemonRole { leading.load(ordering: .acquiring) ? .leader : .standby }
+
+    func become(_ role: DaemonRole) {
+        leading.store(role == .leader, ordering: .releasing)
     }
 }

@@ -19,6 +19,9 @@ struct Scheduler: Service {
     let pollInterval: Duration
     let maxConcurrent: Int
     let progress: SchedulerProgress
+    /// With several daemons on one database: the leader's lease. No capture starts once it is no
+    /// longer trusted (the lease keeper then stops the daemon).
+    var leadership: Leadership? = nil
     let logger: Logger
 
     /// What woke the scheduler.
@@ -69,7 +72,7 @@ struct Scheduler: Service {
                 progress.passed(at: now)
                 let free = min(maxConcurrent - calling, 2 * maxConcurrent - inFlight.count)
                 let paused = executor.providers.capturesHeldPSPs
-                if free > 0 {
+                if free > 0, leadership?.isHeld ?? true {
                     // Ask for enough rows to fill the free slots even when some are already running.
                     let limit = free + inFlight.count
                     // A PSP that asked us to pause gets no new capture until the pause is over: the

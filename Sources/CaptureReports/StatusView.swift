@@ -45,6 +45,14 @@ public enum StatusView {
                 }),
             "reconciliation": reconciliation(report),
             "psps": psps(report),
+            "daemons": .array(
+                report.daemons.map {
+                    .object([
+                        "pid": .integer(Int64($0.pid)), "host": .string($0.host),
+                        "role": .string($0.role.rawValue),
+                        "heartbeat_at": .string($0.heartbeatAt.rfc3339),
+                    ])
+                }),
         ])
     }
 
@@ -86,6 +94,14 @@ public enum StatusView {
                     + (heartbeat.summary.map { " - \($0)" } ?? ""))
         } else {
             lines.append("daemon     never seen on this database")
+        }
+        // Several daemons share a PostgreSQL database: say who leads and who stands by.
+        if report.daemons.count > 1 || report.daemons.contains(where: { $0.role == .standby }) {
+            for daemon in report.daemons {
+                lines.append(
+                    "           \(daemon.role.rawValue) pid \(daemon.pid) on \(daemon.host), heartbeat \(relative(daemon.heartbeatAt, now: report.now))"
+                )
+            }
         }
         let open = AuthorizationState.allCases.filter(\.isOpen)
         let closed = AuthorizationState.allCases.filter { !$0.isOpen }

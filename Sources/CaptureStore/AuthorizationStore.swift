@@ -23,10 +23,12 @@ public protocol AuthorizationStore: AnyObject, Sendable {
 
     /// Registers prepared drafts in one transaction (see ``PreparedRegistrations``). With
     /// `allOrNothing`, a conflict with a stored id rolls everything back and the outcomes say why.
+    @discardableResult
     func register(_ prepared: PreparedRegistrations, actor: Actor, allOrNothing: Bool)
         throws(StoreError) -> [RegistrationOutcome]
     /// Re-plans open authorizations when the planning rules changed since the last start (audited);
     /// returns how many changed.
+    @discardableResult
     func replanIfRulesChanged(_ rules: Authorization.Rules, now: Instant) throws(StoreError) -> Int
 
     // MARK: One authorization
@@ -42,17 +44,20 @@ public protocol AuthorizationStore: AnyObject, Sendable {
     // MARK: Operator commands (capturectl, the shop API)
 
     /// Applies a command to one authorization with its audit entry, in one transaction.
+    @discardableResult
     func apply(
         event: String, to id: String, actor: Actor, now: Instant,
         _ command: (inout Authorization) throws(CommandError) -> AuditDetail
     ) throws -> Authorization
     /// As ``apply(event:to:actor:now:_:)``, recording the answer under an idempotency key.
+    @discardableResult
     func apply(
         event: String, to id: String, actor: Actor, now: Instant, idempotency key: IdempotencyKey?,
         render: @escaping (Result<AuthorizationRecord, CommandError>) -> RecordedAnswer,
         _ command: (inout Authorization) throws(CommandError) -> AuditDetail
     ) throws(StoreError) -> IdempotentOutcome
     /// A command that settles the latest attempt (`capturectl resolve`).
+    @discardableResult
     func applyToLatestAttempt(
         to id: String, actor: Actor, now: Instant,
         _ command: (inout Authorization, inout CaptureAttempt) throws(CommandError) ->
@@ -63,18 +68,24 @@ public protocol AuthorizationStore: AnyObject, Sendable {
 
     // MARK: The daemon's captures
 
-    /// Reads one authorization and its latest attempt, lets `body` decide, writes the decision.
+    /// Reads one authorization and its latest attempt, lets `body` decide, writes the decision: the
+    /// state and amounts `body` changed (never the registration or the planned dates, which only
+    /// registration and ``replanIfRulesChanged(_:now:)`` write), the attempt, the audit entry, the
+    /// event and the alerts, in one transaction.
+    @discardableResult
     func mutate(
         id: String, actor: Actor, now: Instant,
         _ body: (inout Authorization, CaptureAttempt?) throws -> Mutation?
     ) throws(StoreError) -> (Authorization, Mutation)?
     /// ``mutate(id:actor:now:_:)`` committed together with other captures' (group commit); returns
     /// once durable. `readAt`: stored as the authorization's last read in the same transaction.
+    @discardableResult
     func mutateGrouped(
         id: String, actor: Actor, now: Instant, readAt: Instant?,
         _ body: @escaping (inout Authorization, CaptureAttempt?) throws -> Mutation?
     ) async throws(StoreError) -> (Authorization, Mutation)?
     /// Attempts left in flight by a stopped daemon become unknown outcomes (audited).
+    @discardableResult
     func recoverInterruptedAttempts(now: Instant) throws(StoreError) -> [Mutation]
     func dueAuthorizationIDs(now: Instant, limit: Int, psps: Set<PaymentServiceProvider>?)
         throws(StoreError) -> [String]
@@ -95,6 +106,7 @@ public protocol AuthorizationStore: AnyObject, Sendable {
     ) throws(StoreError) -> [Authorization]
     func reconciledCount() throws(StoreError) -> Int
     func recordReads(_ reads: [(id: String, at: Instant)]) throws(StoreError)
+    @discardableResult
     func recordRead(
         id: String, at now: Instant, _ body: (inout Authorization, CaptureAttempt?) throws -> Mutation?
     ) throws(StoreError) -> (Authorization, Mutation)?
@@ -114,21 +126,26 @@ public protocol AuthorizationStore: AnyObject, Sendable {
 
     func events(after sequence: Int64?, limit: Int) throws(StoreError) -> [AuthorizationEvent]
     func event(id: String) throws(StoreError) -> AuthorizationEvent?
+    @discardableResult
     func recordAlerts(_ alerts: [Alert], now: Instant, repeatInterval: Duration) throws(StoreError) -> Int
     func pendingAlerts(now: Instant, repeatInterval: Duration, limit: Int) throws(StoreError)
         -> [PendingAlert]
     func markEmitted(_ alerts: [PendingAlert], now: Instant) throws(StoreError)
     func pruneOutbox(before cutoff: Instant, limit: Int) throws(StoreError) -> OutboxPruning
     func eventLog(after: Int64?, limit: Int, failedOnly: Bool) throws(StoreError) -> [EventLogEntry]
+    @discardableResult
     func redeliver(eventID id: String, actor: Actor, now: Instant) throws -> Redelivery
+    @discardableResult
     func redeliverFailed(actor: Actor, now: Instant) throws(StoreError) -> [Redelivery]
 
     // MARK: Webhooks
 
     func registerWebhooks(_ webhooks: [(name: String, url: String)], now: Instant) throws(StoreError)
+    @discardableResult
     func fanOutEvents(
         toWebhook webhook: String, types: Set<AuthorizationEvent.Kind>, now: Instant, limit: Int
     ) throws(StoreError) -> Int
+    @discardableResult
     func fanOutEventsGrouped(
         toWebhook webhook: String, types: Set<AuthorizationEvent.Kind>, now: Instant, limit: Int
     ) async throws(StoreError) -> Int
@@ -180,6 +197,7 @@ public enum ReadUrgency: Sendable, Hashable {
 
 // The defaults callers rely on (a protocol requirement cannot have them).
 extension AuthorizationStore {
+    @discardableResult
     public func register(_ prepared: PreparedRegistrations, actor: Actor) throws(StoreError)
         -> [RegistrationOutcome]
     {
@@ -187,12 +205,14 @@ extension AuthorizationStore {
     }
 
     /// Registers drafts under `rules` in one transaction: all are recorded, or none.
+    @discardableResult
     public func register(
         _ drafts: [AuthorizationDraft], rules: Authorization.Rules, actor: Actor, now: Instant
     ) throws(StoreError) -> [RegistrationOutcome] {
         try register(PreparedRegistrations(drafts, rules: rules, now: now), actor: actor, allOrNothing: false)
     }
 
+    @discardableResult
     public func mutate(
         id: String, now: Instant, _ body: (inout Authorization, CaptureAttempt?) throws -> Mutation?
     ) throws(StoreError) -> (Authorization, Mutation)? {
@@ -200,6 +220,7 @@ extension AuthorizationStore {
     }
 
     /// ``mutateGrouped(id:actor:now:readAt:_:)`` by the daemon.
+    @discardableResult
     public func mutateGrouped(
         id: String, now: Instant, readAt: Instant? = nil,
         _ body: @escaping (inout Authorization, CaptureAttempt?) throws -> Mutation?
@@ -249,12 +270,14 @@ extension AuthorizationStore {
         try pruneOutbox(before: cutoff, limit: 1000)
     }
 
+    @discardableResult
     public func fanOutEvents(toWebhook webhook: String, types: Set<AuthorizationEvent.Kind>, now: Instant)
         throws(StoreError) -> Int
     {
         try fanOutEvents(toWebhook: webhook, types: types, now: now, limit: 1000)
     }
 
+    @discardableResult
     public func fanOutEventsGrouped(
         toWebhook webhook: String, types: Set<AuthorizationEvent.Kind>, now: Instant
     ) async throws(StoreError) -> Int {

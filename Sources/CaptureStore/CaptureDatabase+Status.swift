@@ -1,4 +1,5 @@
 import CaptureCore
+import Foundation
 import GRDB
 
 extension CaptureDatabase {
@@ -85,7 +86,7 @@ extension CaptureDatabase {
             let heartbeat = try CaptureDatabase.readHeartbeat(db)
             let stale =
                 heartbeat.map { now - $0.at > StatusReport.staleAfter(pollInterval: pollInterval) } ?? true
-            return StatusReport(
+            var report = StatusReport(
                 now: now, heartbeat: heartbeat, heartbeatStale: stale, counts: counts,
                 nextDeadline: nextDeadline,
                 attention: attention, attentionTotal: attentionTotal, dueSoon: dueSoon,
@@ -95,6 +96,16 @@ extension CaptureDatabase {
                 lastAcknowledgement: acknowledged.map(Instant.init(millisecondsSinceEpoch:)),
                 deadlinesPerDay: chart, reconciliation: try CaptureDatabase.reconciliation(db, now: now),
                 psps: try CaptureDatabase.pspTraffic(db, configured: psps))
+            // One daemon per SQLite file, and the file is on this host's disk (the daemon lock is a
+            // local file lock): the daemon whose heartbeat is fresh runs here.
+            if let heartbeat, !stale {
+                report.daemons = [
+                    StatusReport.RunningDaemon(
+                        pid: heartbeat.pid, host: ProcessInfo.processInfo.hostName, role: .leader,
+                        heartbeatAt: heartbeat.at)
+                ]
+            }
+            return report
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaptureConfig
 import CaptureCore
+import CaptureStorage
 import CaptureStore
 import Foundation
 
@@ -80,10 +81,15 @@ func printError(_ text: String) {
 }
 
 /// Opens the database named by the configuration.
-func openDatabase(_ configuration: CaptureConfiguration, mode: CaptureDatabase.OpenMode) throws
-    -> CaptureDatabase
+func openDatabase(_ configuration: CaptureConfiguration, mode: StoreOpenMode) throws
+    -> any AuthorizationStore
 {
-    try CaptureDatabase(path: configuration.database, mode: mode)
+    do {
+        return try StoreOpener.open(
+            configuration, environment: ProcessInfo.processInfo.environment, mode: mode)
+    } catch let error as ConfigurationError {
+        throw Failure("\(error)", exitCode: .failure)
+    }
 }
 
 /// The person running this command, for the audit log.

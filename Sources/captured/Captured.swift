@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaptureConfig
 import CaptureCore
+import CaptureStorage
 import CaptureStore
 import Foundation
 
@@ -35,7 +36,8 @@ struct Migrate: ParsableCommand {
             throw ExitCode.failure
         }
         do {
-            let database = try CaptureDatabase(path: configuration.database, mode: .migrate)
+            let database = try StoreOpener.open(
+                configuration, environment: ProcessInfo.processInfo.environment, mode: .migrate)
             let applied = try database.appliedMigrations()
             print(
                 "database \(database.path): schema at \(applied.last ?? "none") (\(applied.count) migrations applied)"

@@ -3,6 +3,8 @@ import CaptureConfig
 import CaptureCore
 import CaptureDaemon
 import CaptureLogging
+import CapturePostgres
+import CaptureStorage
 import CaptureStore
 import CaptureWebhooks
 import Foundation
@@ -40,6 +42,7 @@ struct Run: AsyncParsableCommand {
         let secrets: PSPSecrets
         let apiTokens: [APIToken]
         let webhookSecrets: [String: [UInt8]]
+        let postgres: PostgresLocation?
         let level: Logger.Level
         let format: LogFormat
         do {
@@ -48,6 +51,7 @@ struct Run: AsyncParsableCommand {
             apiTokens = try configuration.readAPITokens(
                 environment: environment, socketActivated: socketActivation != nil)
             webhookSecrets = try configuration.readWebhookSecrets(environment: environment)
+            postgres = try StoreOpener.postgresLocation(configuration, environment: environment)
             level = try Logger.Level(configuration: configuration.log.level)
             format = try LogFormat(configuration: configuration.log.format)
         } catch {
@@ -70,7 +74,7 @@ struct Run: AsyncParsableCommand {
             webhooks: configuration.events.webhooks.map {
                 Webhook(spec: $0, secret: webhookSecrets[$0.name] ?? [])
             },
-            logger: logger)
+            postgres: postgres, logger: logger)
         do {
             try await daemon.run()
         } catch let error as DaemonLock.Failure {

@@ -1,6 +1,8 @@
 import CaptureCore
+import CapturePostgres
 import CaptureStore
 import Foundation
+import PostgresServerFixture
 import Testing
 
 /// One engine the store contract runs against. Every contract test takes a backend as its argument
@@ -44,10 +46,26 @@ extension StoreBackend {
         }
     }
 
-    /// PostgreSQL: TO BE FILLED IN when `CapturePostgres` and `PostgresServerFixture` land (add both
-    /// to the test target's dependencies). It returns nil, with a note on stderr saying why, when no
-    /// server can be started here; otherwise a backend whose `open` creates a new, empty database on
-    /// the fixture's server (e.g. `contract_<uuid>`), opens the PostgreSQL store on it with
-    /// `.migrate`, and whose `close` closes the store and drops that database.
-    static let postgres: StoreBackend? = nil
+    /// PostgreSQL on the process's throwaway server (PostgresServerFixture): a new, empty database
+    /// per test, migrated by the store, dropped afterwards. Nil, with the reason on standard error,
+    /// when no server can be started here: the suite then runs on SQLite alone.
+    static let postgres: StoreBackend? = {
+        guard let server = PostgresServer.available else {
+            FileHandle.standardError.write(
+                Data(
+                    "StoreContractTests: PostgreSQL skipped: \(PostgresServer.unavailableReason ?? "unknown")\n"
+                        .utf8))
+            return nil
+        }
+        return StoreBackend(name: "postgres") {
+            let database = try server.createDatabase(prefix: "contract")
+            let store = try PostgresStore(
+                location: PostgresLocation(url: database.url, passwordFile: database.passwordFile),
+                mode: .migrate)
+            return OpenedStore(store: store) {
+                store.database.close()
+                _ = try? server.psql("DROP DATABASE IF EXISTS \"\(database.name)\"")
+            }
+        }
+    }()
 }

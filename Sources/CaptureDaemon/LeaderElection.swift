@@ -1,0 +1,185 @@
+import CaptureCore
+import CaptureStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// This daemon's hold on the leader's lease, as far as it can know without asking: the lease is
+/// held until a moment measured on this host's monotonic clock from when the last successful
+/// renewal was *sent*. The database set the lease's expiry at least `takeover` after that moment,
+/// so a daemon that trusts its lease only `takeover - margin` after sending never acts as leader
+/// once a standby may have taken over, whatever the hosts' wall clocks say.
+final class Leadership: Sendable {
+    private let validUntil = Atomic<Int64>(Int64.min)
+    private let clock = ContinuousClock()
+    private let origin: ContinuousClock.Instant
+
+    init() {
+        origin = clock.now
+    }
+
+    /// Whether this daemon may still act as the leader.
+    var isHeld: Bool { nanoseconds(clock.now) < validUntil.load(ordering: .acquiring) }
+
+    /// How long the lease is still trusted (zero when it is not).
+    var remaining: Duration {
+        .nanoseconds(max(0, validUntil.load(ordering: .acquiring) - nanoseconds(clock.now)))
+    }
+
+    /// A renewal sent at `sent` succeeded: trust the lease until `sent + trustedFor`.
+    func renewed(sent: ContinuousClock.Instant, trustedFor: Duration) {
+        validUntil.store(nanoseconds(sent + trustedFor), ordering: .releasing)
+    }
+
+    func lost() {
+        validUntil.store(Int64.min, ordering: .releasing)
+    }
+
+    var now: ContinuousClock.Instant { clock.now }
+
+    private func nanoseconds(_ instant: ContinuousClock.Instant) -> Int64 {
+        let elapsed = instant - origin
+        return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+    }
+}
+
+/// The daemon stopped renewing its lease in time, or another daemon took it: it must stop before
+/// writing again (systemd restarts it as a standby).
+struct LeadershipLost: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { "lost the leader's lease: \(reason)" }
+}
+
+/// Elects one leader among the daemons of one PostgreSQL database: a lease with a fencing epoch in
+/// the database, taken when it has expired and renewed three times within `ha.takeover`.
+struct LeaderElection: Sendable {
+    let store: any LeaderElectionStore
+    let daemon: DaemonIdentity
+    /// A standby takes over at most this long after the leader's last renewal.
+    let takeover: Duration
+    let leadership: Leadership
+    let logger: Logger
+
+    /// How often the leader renews, and a standby looks for an expired lease.
+    var renewEvery: Duration { takeover / 3 }
+    /// How long after sending a renewal the leader trusts it: a fifth of `takeover` short of the
+    /// database's expiry, for a slow round trip and a drifting clock rate.
+    var trustedFor: Duration { takeover - takeover / 5 }
+
+    /// Waits as a standby until this daemon holds the lease; returns its epoch, or nil when the
+    /// daemon shuts down first. `standing` is told each time the database answered (the standby is
+    /// alive and well).
+    func acquire(standing: @Sendable () -> Void) async throws -> Int64? {
+        var announced = false
+        while !Task.shouldStop {
+            let sent = leadership.now
+            do {
+                let store = store
+                let daemon = daemon
+                let takeover = takeover
+                let epoch = try await store.offloaded { _ in
+                    try store.acquireOrRenewLease(daemon, ttl: takeover)
+                }
+                standing()
+                if let epoch {
+                    leadership.renewed(sent: sent, trustedFor: trustedFor)
+                    return epoch
+                }
+                if !announced {
+                    logger.notice("standing by: another daemon is the leader")
+                    announced = true
+                }
+            } catch {
+                logger.warning(
+                    "cannot reach the database to look at the leader's lease", metadata: ["error": "\(error)"]
+                )
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(renewEvery, .seconds(1))) }
+        }
+        return nil
+    }
+
+    /// Renews the lease until shutdown; throws ``LeadershipLost`` when it could not be renewed before
+    /// the trust ran out, or another daemon holds it. On a graceful shutdown it gives the lease up.
+    func keepRenewing(epoch held: Int64) async throws {
+        var wait = renewEvery
+        while !Task.shouldStop {
+            // Wake to renew, but never later than the moment the lease stops being trusted.
+            let sleep = min(wait, leadership.remaining)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: sleep) }
+            if Task.shouldStop { break }
+            guard leadership.isHeld else {
+                throw LeadershipLost(reason: "no renewal succeeded within \(trustedFor.text)")
+            }
+            let sent = leadership.now
+            let epoch: Int64?
+            do {
+                let store = store
+                let daemon = daemon
+                let takeover = takeover
+                epoch = try await store.offloaded { _ in try store.acquireOrRenewLease(daemon, ttl: takeover)
+                }
+            } catch {
+                // Tried again a second later, within the trust that is left.
+                logger.warning("could not renew the leader's lease", metadata: ["error": "\(error)"])
+                wait = .seconds(1)
+                continue
+            }
+            guard let epoch else {
+                leadership.lost()
+                throw LeadershipLost(reason: "another daemon holds it")
+            }
+            guard epoch == held else {
+                // Taken again after it had expired: another daemon may have led in between.
+                leadership.lost()
+                throw LeadershipLost(reason: "it expired and was taken again (epoch \(held) → \(epoch))")
+            }
+            leadership.renewed(sent: sent, trustedFor: trustedFor)
+            wait = renewEvery
+        }
+        leadership.lost()
+        do {
+            let store = store
+            let daemon = daemon
+            try await store.offloaded { _ in try store.releaseLease(daemon) }
+            logger.notice("gave the leader's lease up")
+        } catch {
+            logger.warning(
+                "could not give the leader's lease up; a standby takes over when it expires",
+                metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Keeps the lease for as long as the leader runs: fails (and so stops the daemon) when it is lost.
+struct LeaseKeeper: Service {
+    let election: LeaderElection
+    let epoch: Int64
+
+    func run() async throws {
+        try await election.keepRenewing(epoch: epoch)
+    }
+}
+
+/// The leader's part of a daemon that shares its database: stands by until the lease is this
+/// daemon's, then runs what `lead` returns (the capturing services and the lease keeper) in a
+/// group of their own, under the daemon's group (a graceful stop reaches them from it). When they
+/// fail — the lease was lost — the daemon stops.
+struct LeaderRole: Service {
+    let election: LeaderElection
+    /// Told each time the database answered the standby.
+    let standing: @Sendable () -> Void
+    /// Becomes the leader with the epoch taken: the services to run.
+    let lead: @Sendable (Int64) async throws -> [any Service]
+    let logger: Logger
+
+    func run() async throws {
+        guard let epoch = try await election.acquire(standing: standing) else { return }
+        let services = try await lead(epoch)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [], cancellationSignals: [], logger: logger))
+        try await group.run()
+    }
+}

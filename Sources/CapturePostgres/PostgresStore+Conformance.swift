@@ -1,0 +1,3 @@
+import CaptureStore
+
+extension PostgresStore: LeaderElectionStore {}
