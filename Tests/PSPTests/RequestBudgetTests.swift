@@ -88,12 +88,14 @@ struct RequestBudgetTests {
     @Test("when both wait, a capture goes before a background read")
     func capturesFirst() async throws {
         // A pause holds both; the capture registers after the background read, and still goes first.
+        // The pause is long enough for both to register on a loaded machine (a full parallel test
+        // run with PostgreSQL servers beside it took more than 4 s to start a task).
         let budget = RequestBudget(psp: .bambora, requestsPerSecond: 50)
-        budget.answered(try await budget.acquire(), status: 429, retryAfter: .seconds(5))
+        budget.answered(try await budget.acquire(), status: 429, retryAfter: .seconds(10))
         let order = Shared<[String]>([])
         /// Waits (bounded) until `priority` has a waiter: the test fails instead of hanging.
         func registered(_ priority: PSPRequestContext.Priority) async throws -> Bool {
-            let deadline = ContinuousClock.now + .seconds(4)
+            let deadline = ContinuousClock.now + .seconds(9)
             while budget.waiting(priority) == 0 {
                 guard ContinuousClock.now < deadline else { return false }
                 try await Task.sleep(for: .milliseconds(5))
@@ -102,8 +104,11 @@ struct RequestBudgetTests {
         }
         let background = Task {
             try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .background)) {
-                _ = try await budget.acquire()
+                let ticket = try await budget.acquire()
                 order.with { $0.append("background") }
+                // Answered, so that a read let out first (the test failing) cannot hold the capture
+                // behind an unanswered probe forever.
+                budget.answered(ticket, status: 200, retryAfter: nil)
             }
         }
         #expect(try await registered(.background), "the background read waits for the pause")
