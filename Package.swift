@@ -250,7 +250,7 @@ let package = Package(
             name: "captured-bench",
             dependencies: [
                 "CaptureCore", "CaptureStore", "CaptureConfig", "CaptureDaemon", "CaptureWebhooks", "PSP",
-                "PSPSimulator",
+                "PSPSimulator", "CapturePostgres", "PostgresServerFixture",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -363,6 +363,7 @@ let package = Package(
             dependencies: [
                 "CaptureCore",
                 "PSPSimulator",
+                "PostgresServerFixture",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

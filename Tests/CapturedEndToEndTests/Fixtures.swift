@@ -27,6 +27,9 @@ struct DaemonConfig {
     var webhooks: [String] = []
     /// `events.retry.give_up_after`.
     var webhookGiveUpAfter = "3d"
+    /// A `postgres://` database (with its password file and `ha.takeover`) instead of the scenario's
+    /// SQLite file.
+    var postgres: (url: String, passwordFile: String, takeover: String)? = nil
 }
 
 /// The credentials of one scenario: random, so that a leak is unmistakable.
@@ -142,12 +145,21 @@ struct StatusDocument: Decodable {
         var version: String?
     }
 
+    /// One of `daemons`: every running daemon of the database.
+    struct RunningDaemon: Decodable {
+        var pid: Int
+        var host: String
+        var role: String
+        var heartbeatAt: String
+    }
+
     struct Traffic: Decodable {
         var pausedUntil: String?
         var requestsLastMinute: Int
     }
 
     var daemon: Daemon
+    var daemons: [RunningDaemon]?
     var counts: [String: Int]
     /// Each PSP's request budget as the daemon's heartbeat last wrote it.
     var psps: [String: Traffic]?

@@ -60,8 +60,12 @@ final class Scenario: @unchecked Sendable {
 
     /// Writes `captured.yaml` and the two secret files next to it; `edit` may change the text.
     func writeConfig(_ config: DaemonConfig, edit: (String) -> String = { $0 }) throws {
+        let database =
+            config.postgres.map {
+                "\($0.url)\ndatabase_password_file: \($0.passwordFile)\nha: { takeover: \($0.takeover) }"
+            } ?? databaseURL.path
         let yaml = """
-            database: \(databaseURL.path)
+            database: \(database)
             log: { level: \(config.logLevel), format: \(config.logFormat) }
             scheduler:
               poll_interval: \(config.pollInterval)
