@@ -50,9 +50,10 @@ struct KillLoop {
                 try await state.importChunk(next)
             }
             try await state.requestCaptures(limit: requestsPerCycle)
-            if cycle % 3 == 0 { try await checkStatus(leader: leader) }
             let elapsed = ContinuousClock.now - started
             if elapsed < upFor { try await cluster.idle(for: upFor - elapsed) }
+            guard cluster.leader === leader else { continue }
+            try await checkStatus(leader: leader)
             guard cluster.leader === leader else { continue }
             let pause = cycle % pauseEvery == pauseEvery / 2
             let killedAt = ContinuousClock.now
@@ -152,5 +153,7 @@ struct KillLoop {
         report.figure("standby became leader", byStandby)
         report.figure("restarted daemon became leader at its first look", byRestarted)
         report.figure("status --json checks", statusChecks)
+        report.notes.append(
+            "takeover times, s: " + sorted.map { String(format: "%.2f", $0) }.joined(separator: ", "))
     }
 }
