@@ -71,7 +71,12 @@ public struct CaptureDaemon: Sendable {
                     .cannotOpen, "no PostgreSQL location was given for a postgres:// database",
                     path: configuration.database)
             }
-            try await runShared(PostgresStore(location: postgres, mode: .migrate, logger: logger))
+            try await runShared(
+                PostgresStore(
+                    location: postgres, mode: .migrate,
+                    stuckTransactionLimit: LeaderElection.stuckTransactionLimit(
+                        takeover: configuration.ha.takeover),
+                    logger: logger))
             return
         }
         // One daemon per database, before anything is read or written: a second one would turn the

@@ -60,11 +60,23 @@ struct LeaderElection: Sendable {
     let leadership: Leadership
     let logger: Logger
 
-    /// How often the leader renews, and a standby looks for an expired lease.
-    var renewEvery: Duration { takeover / 3 }
-    /// How long after sending a renewal the leader trusts it: a fifth of `takeover` short of the
+    /// How often a standby looks for an expired lease.
+    var poll: Duration { Self.poll(takeover: takeover) }
+    /// How long a lease lasts without a renewal: `takeover` less one look of a standby, so that a
+    /// standby takes over within `takeover` of the leader's last renewal, not a look later.
+    var ttl: Duration { takeover - poll }
+    /// How often the leader renews: three times a lease.
+    var renewEvery: Duration { ttl / 3 }
+    /// How long after sending a renewal the leader trusts it: a fifth of the lease short of the
     /// database's expiry, for a slow round trip and a drifting clock rate.
-    var trustedFor: Duration { takeover - takeover / 5 }
+    var trustedFor: Duration { ttl - ttl / 5 }
+
+    static func poll(takeover: Duration) -> Duration { min(takeover / 6, .seconds(1)) }
+
+    /// How long the server lets a session sit inside a transaction without a statement before it
+    /// ends it and frees its locks: a leader stopped or cut off mid-write holds the write lock and
+    /// the lease row, and would otherwise keep every standby from taking over.
+    static func stuckTransactionLimit(takeover: Duration) -> Duration { max(.seconds(1), takeover / 6) }
 
     /// Waits as a standby until this daemon holds the lease; returns its epoch, or nil when the
     /// daemon shuts down first. `standing` is told each time the database answered (the standby is
@@ -77,9 +89,8 @@ struct LeaderElection: Sendable {
                 let store = store
                 let daemon = daemon
                 let takeover = takeover
-                let epoch = try await store.offloaded { _ in
-                    try store.acquireOrRenewLease(daemon, ttl: takeover)
-                }
+                let ttl = ttl
+                let epoch = try await store.offloaded { _ in try store.acquireOrRenewLease(daemon, ttl: ttl) }
                 standing()
                 if let epoch {
                     leadership.renewed(sent: sent, trustedFor: trustedFor)
@@ -94,7 +105,7 @@ struct LeaderElection: Sendable {
                     "cannot reach the database to look at the leader's lease", metadata: ["error": "\(error)"]
                 )
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(renewEvery, .seconds(1))) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: poll) }
         }
         return nil
     }
@@ -104,23 +115,23 @@ struct LeaderElection: Sendable {
     func keepRenewing(epoch held: Int64) async throws {
         var wait = renewEvery
         while !Task.shouldStop {
-            // Wake to renew, but never later than the moment the lease stops being trusted.
-            let sleep = min(wait, leadership.remaining)
+            // Renew at the latest halfway through the trust that is left: a lease taken after a long
+            // wait (the acquire queued behind a lock) is trusted only briefly, and must be renewed
+            // before that runs out, not after.
+            let sleep = max(.milliseconds(10), min(wait, leadership.remaining / 2))
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: sleep) }
             if Task.shouldStop { break }
-            guard leadership.isHeld else {
-                throw LeadershipLost(reason: "no renewal succeeded within \(trustedFor.text)")
-            }
             let sent = leadership.now
             let epoch: Int64?
             do {
                 let store = store
                 let daemon = daemon
-                let takeover = takeover
-                epoch = try await store.offloaded { _ in try store.acquireOrRenewLease(daemon, ttl: takeover)
-                }
+                let ttl = ttl
+                epoch = try await store.offloaded { _ in try store.acquireOrRenewLease(daemon, ttl: ttl) }
             } catch {
-                // Tried again a second later, within the trust that is left.
+                guard leadership.isHeld else {
+                    throw LeadershipLost(reason: "no renewal succeeded within \(trustedFor.text) (\(error))")
+                }
                 logger.warning("could not renew the leader's lease", metadata: ["error": "\(error)"])
                 wait = .seconds(1)
                 continue

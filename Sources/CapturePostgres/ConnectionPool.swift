@@ -25,18 +25,19 @@ final class ConnectionPool: @unchecked Sendable {
 
     init(
         location: PostgresLocation, maximum: Int, waitLimit: TimeInterval, group: MultiThreadedEventLoopGroup,
-        logger: Logger
+        stuckTransactionLimit: Duration = .seconds(60), logger: Logger
     ) throws(StoreError) {
         self.location = location
         self.maximum = max(1, maximum)
         self.waitLimit = waitLimit
         self.group = group
         self.logger = logger
-        configuration = try ConnectionPool.configuration(for: location)
+        configuration = try ConnectionPool.configuration(
+            for: location, stuckTransactionLimit: stuckTransactionLimit)
     }
 
-    static func configuration(for location: PostgresLocation) throws(StoreError)
-        -> PostgresConnection.Configuration
+    static func configuration(for location: PostgresLocation, stuckTransactionLimit: Duration = .seconds(60))
+        throws(StoreError) -> PostgresConnection.Configuration
     {
         var configuration: PostgresConnection.Configuration
         switch location.endpoint {
@@ -69,8 +70,12 @@ final class ConnectionPool: @unchecked Sendable {
             // SQLite's busy timeout: a writer waits this long for the write lock, then `.busy`.
             ("lock_timeout", "\(Int(PostgresStoreDatabase.lockTimeout * 1000))"),
             // A session stuck inside a transaction (a process stopped or cut off mid-write) releases
-            // its locks, the write lock and the leader row, after this.
-            ("idle_in_transaction_session_timeout", "60000"),
+            // its locks, the write lock and the leader row, after this: a frozen leader must not keep
+            // a standby from taking over (the daemon passes a limit well inside `ha.takeover`).
+            (
+                "idle_in_transaction_session_timeout",
+                "\(max(1, stuckTransactionLimit.components.seconds * 1000 + stuckTransactionLimit.components.attoseconds / 1_000_000_000_000_000))"
+            ),
         ]
         return configuration
     }

@@ -23,11 +23,16 @@ public final class PostgresStore: Sendable {
         self.database = database
     }
 
-    /// Connects to `location` and migrates or checks the schema as `mode` says.
+    /// Connects to `location` and migrates or checks the schema as `mode` says. A session that
+    /// stays inside a transaction without a statement for `stuckTransactionLimit` (its process
+    /// stopped or cut off) is ended by the server, and its locks go with it.
     public convenience init(
-        location: PostgresLocation, mode: StoreOpenMode, logger: Logger = Logger(label: "captured.postgres")
+        location: PostgresLocation, mode: StoreOpenMode, stuckTransactionLimit: Duration = .seconds(60),
+        logger: Logger = Logger(label: "captured.postgres")
     ) throws(StoreError) {
-        self.init(database: try PostgresStoreDatabase(location: location, mode: mode, logger: logger))
+        self.init(
+            database: try PostgresStoreDatabase(
+                location: location, mode: mode, stuckTransactionLimit: stuckTransactionLimit, logger: logger))
     }
 
     /// A consistent, read-only snapshot.

@@ -44,7 +44,7 @@ public final class PostgresStoreDatabase: Sendable {
     /// schema yet (`.migrate` creates it, the other modes refuse).
     public init(
         location: PostgresLocation, mode: CaptureDatabase.OpenMode, maxConnections: Int = 4,
-        logger: Logger = Logger(label: "captured.postgres")
+        stuckTransactionLimit: Duration = .seconds(60), logger: Logger = Logger(label: "captured.postgres")
     ) throws(StoreError) {
         self.location = location
         self.logger = logger
@@ -52,7 +52,7 @@ public final class PostgresStoreDatabase: Sendable {
         do {
             pool = try ConnectionPool(
                 location: location, maximum: maxConnections, waitLimit: Self.connectionWait, group: group,
-                logger: logger)
+                stuckTransactionLimit: stuckTransactionLimit, logger: logger)
         } catch {
             try? group.syncShutdownGracefully()
             throw error

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Synchronization
 import Testing
@@ -87,22 +88,30 @@ struct RequestBudgetTests {
 
     @Test("when both wait, a capture goes before a background read")
     func capturesFirst() async throws {
+        // Run on an event loop of its own, not Swift's cooperative pool: in a full parallel run, tests
+        // blocked on PostgreSQL (a server starting, a lock timeout) held both pool threads for longer
+        // than this test's pause, and its tasks did not start in time.
+        let executor = EventLoopExecutor.shared(on: HTTPClient.shared.eventLoopGroup.next())
+        try await withTaskExecutorPreference(executor) {
+            try await capturesFirst(on: executor)
+        }
+    }
+
+    private func capturesFirst(on executor: some TaskExecutor) async throws {
         // A pause holds both; the capture registers after the background read, and still goes first.
-        // The pause is long enough for both to register on a loaded machine (a full parallel test
-        // run with PostgreSQL servers beside it took more than 4 s to start a task).
         let budget = RequestBudget(psp: .bambora, requestsPerSecond: 50)
-        budget.answered(try await budget.acquire(), status: 429, retryAfter: .seconds(10))
+        budget.answered(try await budget.acquire(), status: 429, retryAfter: .seconds(5))
         let order = Shared<[String]>([])
         /// Waits (bounded) until `priority` has a waiter: the test fails instead of hanging.
         func registered(_ priority: PSPRequestContext.Priority) async throws -> Bool {
-            let deadline = ContinuousClock.now + .seconds(9)
+            let deadline = ContinuousClock.now + .seconds(4)
             while budget.waiting(priority) == 0 {
                 guard ContinuousClock.now < deadline else { return false }
                 try await Task.sleep(for: .milliseconds(5))
             }
             return true
         }
-        let background = Task {
+        let background = Task(executorPreference: executor) {
             try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .background)) {
                 let ticket = try await budget.acquire()
                 order.with { $0.append("background") }
@@ -112,7 +121,7 @@ struct RequestBudgetTests {
             }
         }
         #expect(try await registered(.background), "the background read waits for the pause")
-        let capture = Task {
+        let capture = Task(executorPreference: executor) {
             try await PSPRequestContext.$current.withValue(PSPRequestContext(priority: .capture)) {
                 let ticket = try await budget.acquire()
                 order.with { $0.append("capture") }
