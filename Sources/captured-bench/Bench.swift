@@ -4,7 +4,8 @@ import Foundation
 import Logging
 
 /// `captured-bench [--quick] [--keep] [--work-dir DIR] [--only NAMES]`: every workload of issues 6, 11, 13, 14
-/// against its baseline in the same run; prints each figure with its bar, then a Markdown table.
+/// against its baseline in the same run, and issue 15's PostgreSQL figures beside SQLite's (`postgres`);
+/// prints each figure with its bar, then a Markdown table.
 /// Exit 0 when every bar is met, 1 otherwise.
 @main
 struct Bench {
@@ -70,7 +71,7 @@ struct Bench {
         if flag("--help") || flag("-h") {
             print(
                 """
-                usage: captured-bench [--quick] [--keep] [--work-dir DIR] [--only import,scheduler,status,idle,recovery,throughput,slow,storm,scale,api,outbox]
+                usage: captured-bench [--quick] [--keep] [--work-dir DIR] [--only import,scheduler,status,idle,recovery,throughput,slow,storm,scale,api,outbox,postgres]
                                       [--scale N,N] [--idle-seconds N]
                 Run after `swift build -c release`: it starts .build/release/capturectl and captured.
                 """)
@@ -153,6 +154,9 @@ struct Bench {
             }
             if wanted("outbox") {
                 try await OutboxWorkload(workspace: workspace, sizes: sizes, report: report).run()
+            }
+            if wanted("postgres") {
+                try await PostgresWorkload(workspace: workspace, sizes: sizes, report: report).run()
             }
             say("\nfinished in \(format((ContinuousClock.now - started).seconds, 0)) s\n")
             print(report.table)

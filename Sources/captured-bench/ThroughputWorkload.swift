@@ -173,29 +173,31 @@ struct ThroughputWorkload {
     /// endpoint has accepted every capture's event.
     func measureDaemon(
         _ simulator: RunningPSPSimulator, count: Int, name: String, logger: Logger,
-        webhook: Endpoint? = nil
+        webhook: Endpoint? = nil, on target: BenchDatabase = .sqlite
     ) async throws -> Rate {
-        let path = "\(workspace.directory)/throughput-\(name).sqlite"
-        workspace.remove(path)
-        var events = ""
+        let location = try target.make("throughput-\(name)", workspace: workspace)
+        var events = location.configurationLines
         if let webhook {
             let secretFile = "\(workspace.directory)/webhook-secret"
             try Data(webhook.secret).write(to: URL(fileURLWithPath: secretFile))
-            events =
+            events +=
                 "events: { webhooks: [{ url: \"\(webhook.url)\", secret_file: \(secretFile), types: [] }] }"
         }
-        let (configuration, secrets) = try self.configuration(simulator, database: path, events: events)
+        let (configuration, secrets) = try self.configuration(
+            simulator, database: location.database, events: events)
         let webhookSecrets = try configuration.readWebhookSecrets(environment: [:])
         let payments = await seed(simulator, count: count, prefix: name)
         let drafts = try Self.drafts(payments, name: name, now: workspace.now)
-        let database = try CaptureDatabase(path: path, mode: .migrate)
+        let database = try location.open()
+        defer { BenchStoreLocation.close(database) }
         let providers = PaymentProviders.make(configuration: configuration, secrets: secrets, logger: logger)
         let daemon = CaptureDaemon(
             configuration: configuration, providers: providers,
             webhooks: configuration.events.webhooks.map {
                 Webhook(spec: $0, secret: webhookSecrets[$0.name] ?? [])
-            }, logger: logger)
-        let reader = try DatabasePool(path: path)
+            }, postgres: location.postgres, logger: logger)
+        let reader = try location.reader()
+        defer { reader.close() }
         return try await withThrowingTaskGroup(of: Rate?.self) { group in
             group.addTask {
                 try await daemon.run()
@@ -203,6 +205,9 @@ struct ThroughputWorkload {
             }
             group.addTask {
                 try await Task.sleep(for: .seconds(1))  // the daemon is up and idle
+                for _ in 0..<600 where try await !reader.leaderElected() {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
                 let requestsBefore = simulator.state.requests.total
                 let started = ContinuousClock.now
                 for batch in stride(from: 0, to: drafts.count, by: 1000) {
@@ -212,10 +217,7 @@ struct ThroughputWorkload {
                         now: SystemWallClock().now())
                 }
                 while true {
-                    let captured = try await reader.read { db in
-                        try Int.fetchOne(
-                            db, sql: "SELECT COUNT(*) FROM authorization WHERE state = 'captured'") ?? 0
-                    }
+                    let captured = try await reader.captured()
                     if captured == count { break }
                     if ContinuousClock.now - started > .seconds(600) {
                         throw BenchError("only \(captured) of \(count) captured after 600 s")
@@ -237,14 +239,10 @@ struct ThroughputWorkload {
                     }
                     lastDelivery = ContinuousClock.now - started
                 }
-                let (audited, events) = try await reader.read { db in
-                    (
-                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log") ?? 0,
-                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0
-                    )
-                }
+                let audited = try await reader.count("SELECT COUNT(*) FROM audit_log")
+                let events = try await reader.count("SELECT COUNT(*) FROM event")
                 say(
-                    "  daemon: \(count) captured in \(format(elapsed.seconds, 2)) s, \(audited) audit entries, \(events) events, \(requests) PSP requests"
+                    "  daemon (\(target.name)): \(count) captured in \(format(elapsed.seconds, 2)) s, \(audited) audit entries, \(events) events, \(requests) PSP requests"
                         + (lastDelivery.map {
                             ", \(deliveredAtEnd ?? 0) delivered by then, the last at \(format($0.seconds, 2)) s"
                         } ?? "")
