@@ -147,33 +147,12 @@ enum PostgresAuditLog {
 
     /// Recomputes every entry's hash in `seq` order, through a cursor (the log is never loaded whole).
     static func verifyChain(_ transaction: PostgresStoreTransaction) throws(StoreError) -> AuditVerification {
-        var previous = AuditEntry.genesisHash
-        var expected: Int64 = 1
-        var count: Int64 = 0
         let cursor = try PostgresCursor(
             transaction, "SELECT \(entryColumns) FROM audit_log ORDER BY seq")
-        while let row = try cursor.next() {
-            let entry = try entry(row)
-            count += 1
-            if entry.seq != expected {
-                return AuditVerification(
-                    entries: count, headSeq: entry.seq, headHash: entry.hash,
-                    firstBad: (entry.seq, .sequenceGap(expected: expected)))
-            }
-            let recomputed = AuditLog.hashHex(
-                AuditEntry.hashInput(
-                    previousHash: previous, seq: entry.seq, at: entry.at, actor: entry.actor,
-                    event: entry.event,
-                    authorizationID: entry.authorizationID, detail: entry.detail))
-            if recomputed != entry.hash {
-                return AuditVerification(
-                    entries: count, headSeq: entry.seq, headHash: entry.hash,
-                    firstBad: (entry.seq, .hashMismatch))
-            }
-            previous = entry.hash
-            expected += 1
+        return try AuditLog.verifyChain { () throws(StoreError) -> AuditEntry? in
+            guard let row = try cursor.next() else { return nil }
+            return try entry(row)
         }
-        return AuditVerification(entries: count, headSeq: expected - 1, headHash: previous, firstBad: nil)
     }
 
     /// What a batch entry's detail says it registered.

@@ -81,14 +81,22 @@ public enum AuditLog {
 
     /// Recomputes every entry's hash in `seq` order.
     static func verifyChain(_ db: Database) throws -> AuditVerification {
-        var previous = AuditEntry.genesisHash
-        var expected: Int64 = 1
-        var count: Int64 = 0
         let cursor = try Row.fetchCursor(
             db,
             sql: "SELECT seq, at, actor, event, authorization_id, detail, hash FROM audit_log ORDER BY seq")
-        while let row = try cursor.next() {
-            let entry = entry(row)
+        return try verifyChain { try cursor.next().map(entry) }
+    }
+
+    /// Walks the chain in `seq` order, whatever the engine: `next` gives the entries one by one
+    /// (nil at the end). The first gap in `seq` or hash that does not follow from its predecessor
+    /// is the first bad entry.
+    package static func verifyChain<Failure: Error>(next: () throws(Failure) -> AuditEntry?) throws(Failure)
+        -> AuditVerification
+    {
+        var previous = AuditEntry.genesisHash
+        var expected: Int64 = 1
+        var count: Int64 = 0
+        while let entry = try next() {
             count += 1
             if entry.seq != expected {
                 return AuditVerification(
