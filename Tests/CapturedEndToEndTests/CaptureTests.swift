@@ -6,9 +6,11 @@ import Testing
 /// and the lock budget when the PSP keeps refusing.
 @Suite("captures, end to end")
 struct CaptureTests {
-    @Test("an immediate authorization is captured once, for its amount, on each PSP")
-    func immediateCapture() async throws {
-        try await withScenario("immediate") { scenario in
+    @Test(
+        "an immediate authorization is captured once, for its amount, on each PSP",
+        arguments: E2EStore.available)
+    func immediateCapture(store: E2EStore) async throws {
+        try await withScenario("immediate-\(store)", config: try DaemonConfig().on(store)) { scenario in
             let bambora = Record.bambora("order-b1", amount: 12_345)
             let swedbankPay = Record.swedbankPay("order-s1", amount: 23_456)
             try await scenario.register([bambora, swedbankPay])
@@ -40,9 +42,11 @@ struct CaptureTests {
         }
     }
 
-    @Test("capturectl capture --amount on a manual authorization captures that part; skip stops it")
-    func partialCaptureAndSkip() async throws {
-        try await withScenario("partial") { scenario in
+    @Test(
+        "capturectl capture --amount on a manual authorization captures that part; skip stops it",
+        arguments: E2EStore.available)
+    func partialCaptureAndSkip(store: E2EStore) async throws {
+        try await withScenario("partial-\(store)", config: try DaemonConfig().on(store)) { scenario in
             let swedbankPay = Record.swedbankPay("manual-s", amount: 10_000, capture: "manual")
             let bambora = Record.bambora("manual-b", amount: 8_000, capture: "manual")
             let skipped = Record.bambora("manual-skip", amount: 5_000, capture: "manual")

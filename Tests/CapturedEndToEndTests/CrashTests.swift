@@ -5,10 +5,12 @@ import Testing
 /// The daemon dies or is stopped while captures are in flight.
 @Suite("crashes and shutdown, end to end")
 struct CrashTests {
-    @Test("kill -9 while captures are in flight, again and again: every payment captured exactly once")
-    func killNineRepeatedly() async throws {
-        let config = DaemonConfig(reconcileInterval: "2s", timeout: "2s")
-        try await withScenario("kill9", config: config) { scenario in
+    @Test(
+        "kill -9 while captures are in flight, again and again: every payment captured exactly once",
+        arguments: E2EStore.available)
+    func killNineRepeatedly(store: E2EStore) async throws {
+        let config = try DaemonConfig(reconcileInterval: "2s", timeout: "2s").on(store)
+        try await withScenario("kill9-\(store)", config: config) { scenario in
             let records = (0..<40).map { index in
                 let amount = Int64(1_000 + index * 37)
                 return index.isMultiple(of: 2)

@@ -15,12 +15,8 @@ import Testing
         return true
     })
 struct HighAvailabilityTests {
-    /// A fresh database on the process's PostgreSQL server, as the scenario's `database:`.
     static func postgresConfig(takeover: String = "2s") throws -> DaemonConfig {
-        let database = try PostgresServer.shared.get().createDatabase(prefix: "e2e")
-        var config = DaemonConfig()
-        config.postgres = (database.url, database.passwordFile, takeover)
-        return config
+        try DaemonConfig().on(.postgres, takeover: takeover)
     }
 
     /// Waits until `daemon`'s log says it leads, and returns the epoch it logged.
@@ -108,5 +104,33 @@ struct HighAvailabilityTests {
             try await scenario.register([record])
             _ = try await scenario.waitFor(record.id, "captured")
         }
+    }
+}
+
+/// Where a scenario keeps its state: the tests that matter most for the store run on both.
+enum E2EStore: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    /// SQLite always; PostgreSQL when a server can be started here (else the reason goes to stderr).
+    static let available: [E2EStore] = {
+        if let reason = PostgresServer.unavailableReason {
+            FileHandle.standardError.write(Data("end-to-end tests on PostgreSQL skipped: \(reason)\n".utf8))
+            return [.sqlite]
+        }
+        return [.sqlite, .postgres]
+    }()
+}
+
+extension DaemonConfig {
+    /// This configuration on `store`: for PostgreSQL, a fresh database on the process's server (the
+    /// scenario's `database:`), its password file, and `ha.takeover`.
+    func on(_ store: E2EStore, takeover: String = "2s") throws -> DaemonConfig {
+        guard store == .postgres else { return self }
+        let database = try PostgresServer.shared.get().createDatabase(prefix: "e2e")
+        var config = self
+        config.postgres = (database.url, database.passwordFile, takeover)
+        return config
     }
 }

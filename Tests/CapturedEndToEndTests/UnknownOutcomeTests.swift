@@ -11,9 +11,10 @@ struct UnknownOutcomeTests {
 
     @Test(
         "a capture applied but answered late, dropped or garbled is reconciled to captured, never captured twice",
-        arguments: [SimulatedPSP.swedbankpay, .bambora])
-    func appliedThenLost(psp: SimulatedPSP) async throws {
-        try await withScenario("applied-\(psp.rawValue)", config: Self.config) { scenario in
+        arguments: [SimulatedPSP.swedbankpay, .bambora], E2EStore.available)
+    func appliedThenLost(psp: SimulatedPSP, store: E2EStore) async throws {
+        try await withScenario("applied-\(psp.rawValue)-\(store)", config: try Self.config.on(store)) {
+            scenario in
             let make = psp == .bambora ? Record.bambora : Record.swedbankPay
             let late = make("late-\(psp.rawValue)", 11_000, "immediate")
             let dropped = make("dropped-\(psp.rawValue)", 12_000, "immediate")
