@@ -88,7 +88,6 @@ struct LeaderElection: Sendable {
             do {
                 let store = store
                 let daemon = daemon
-                let takeover = takeover
                 let ttl = ttl
                 let epoch = try await store.offloaded { _ in try store.acquireOrRenewLease(daemon, ttl: ttl) }
                 standing()
