@@ -130,11 +130,8 @@ public struct CaptureDaemon: Sendable {
                 // A crashed leader's attempts in flight become unknown outcomes, settled by the
                 // unknown-outcome procedure.
                 try await daemon.takeOver(store, alerts: alerts, now: now)
-                let services =
-                    try daemon.leaderServices(
-                        store, alerts: alerts, progress: progress, leadership: leadership, now: now)
-                    + [LeaseKeeper(election: election, epoch: epoch)]
-                return services
+                return try daemon.leaderServices(
+                    store, alerts: alerts, progress: progress, leadership: leadership, now: now)
             },
             logger: logger)
         let remove: @Sendable (any AuthorizationStore) throws -> Void = { _ in

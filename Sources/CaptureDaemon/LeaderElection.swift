@@ -161,20 +161,11 @@ struct LeaderElection: Sendable {
     }
 }
 
-/// Keeps the lease for as long as the leader runs: fails (and so stops the daemon) when it is lost.
-struct LeaseKeeper: Service {
-    let election: LeaderElection
-    let epoch: Int64
-
-    func run() async throws {
-        try await election.keepRenewing(epoch: epoch)
-    }
-}
-
 /// The leader's part of a daemon that shares its database: stands by until the lease is this
-/// daemon's, then runs what `lead` returns (the capturing services and the lease keeper) in a
-/// group of their own, under the daemon's group (a graceful stop reaches them from it). When they
-/// fail — the lease was lost — the daemon stops.
+/// daemon's, then keeps renewing it while `lead` takes over (recovery, re-planning: which may take
+/// longer than a lease on a large database) and while the services `lead` returns run, in a group of
+/// their own under the daemon's group (a graceful stop reaches them from it). When the lease is lost
+/// the renewal fails, the services are cancelled, and the daemon stops.
 struct LeaderRole: Service {
     let election: LeaderElection
     /// Told each time the database answered the standby.
@@ -185,11 +176,20 @@ struct LeaderRole: Service {
 
     func run() async throws {
         guard let epoch = try await election.acquire(standing: standing) else { return }
-        let services = try await lead(epoch)
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: [], cancellationSignals: [], logger: logger))
-        try await group.run()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await election.keepRenewing(epoch: epoch) }
+            tasks.addTask {
+                let services = try await lead(epoch)
+                let group = ServiceGroup(
+                    configuration: ServiceGroupConfiguration(
+                        services: services.map {
+                            ServiceGroupConfiguration.ServiceConfiguration(service: $0)
+                        },
+                        gracefulShutdownSignals: [], cancellationSignals: [], logger: logger))
+                try await group.run()
+            }
+            // Both end on a graceful stop; the first to fail (a lost lease) cancels the other.
+            try await tasks.waitForAll()
+        }
     }
 }
