@@ -133,6 +133,14 @@ public struct CaptureDaemon: Sendable {
                 return try daemon.leaderServices(
                     store, alerts: alerts, progress: progress, leadership: leadership, now: now)
             },
+            lost: { [logger] error in
+                // systemd restarts it as a standby; the attempts it had in flight are recovered by
+                // the new leader through the unknown-outcome procedure.
+                logger.critical(
+                    "lost the leader's lease; stopping at once, before writing again",
+                    metadata: ["reason": "\(error.reason)", "daemon": "\(identity)"])
+                exit(1)
+            },
             logger: logger)
         let remove: @Sendable (any AuthorizationStore) throws -> Void = { _ in
             try store.removeDaemon(identity)

@@ -1,5 +1,6 @@
 import CaptureCore
 import CaptureStore
+import Dispatch
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -86,10 +87,7 @@ struct LeaderElection: Sendable {
         while !Task.shouldStop {
             let sent = leadership.now
             do {
-                let store = store
-                let daemon = daemon
-                let ttl = ttl
-                let epoch = try await store.offloaded { _ in try store.acquireOrRenewLease(daemon, ttl: ttl) }
+                let epoch = try await leaseCall(within: max(ttl, .seconds(1)))
                 standing()
                 if let epoch {
                     leadership.renewed(sent: sent, trustedFor: trustedFor)
@@ -109,6 +107,26 @@ struct LeaderElection: Sendable {
         return nil
     }
 
+    /// Takes or renews the lease on a thread of its own, and stops waiting for the answer after
+    /// `limit` (the call is left to finish on its own: a stuck database call cannot be cancelled).
+    /// Abandoning a call is safe: the holder is this daemon's id, so a later call that finds the lease
+    /// still ours renews it under the same epoch.
+    func leaseCall(within limit: Duration) async throws -> Int64? {
+        let answer = LeaseAnswer()
+        let (store, daemon, ttl) = (store, daemon, ttl)
+        return try await withCheckedThrowingContinuation { continuation in
+            answer.install(continuation)
+            DispatchQueue.global(qos: .userInitiated).async {
+                answer.resume(with: Result { try store.acquireOrRenewLease(daemon, ttl: ttl) })
+            }
+            let nanoseconds =
+                limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) {
+                answer.resume(with: .failure(LeaseCallTimedOut(limit: limit)))
+            }
+        }
+    }
+
     /// Renews the lease until shutdown; throws ``LeadershipLost`` when it could not be renewed before
     /// the trust ran out, or another daemon holds it. On a graceful shutdown it gives the lease up.
     func keepRenewing(epoch held: Int64) async throws {
@@ -123,10 +141,9 @@ struct LeaderElection: Sendable {
             let sent = leadership.now
             let epoch: Int64?
             do {
-                let store = store
-                let daemon = daemon
-                let ttl = ttl
-                epoch = try await store.offloaded { _ in try store.acquireOrRenewLease(daemon, ttl: ttl) }
+                // Never waited on past the trust that is left: a call stuck on a connection the
+                // server ended (the daemon was frozen) must not keep a leader that lost its lease up.
+                epoch = try await leaseCall(within: max(leadership.remaining, poll))
             } catch {
                 guard leadership.isHeld else {
                     throw LeadershipLost(reason: "no renewal succeeded within \(trustedFor.text) (\(error))")
@@ -172,12 +189,22 @@ struct LeaderRole: Service {
     let standing: @Sendable () -> Void
     /// Becomes the leader with the epoch taken: the services to run.
     let lead: @Sendable (Int64) async throws -> [any Service]
+    /// The lease is lost: stop the process now. Its writes are refused by the fence already, and a
+    /// graceful stop would wait for services retrying writes that can never succeed.
+    let lost: @Sendable (LeadershipLost) -> Void
     let logger: Logger
 
     func run() async throws {
         guard let epoch = try await election.acquire(standing: standing) else { return }
         try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await election.keepRenewing(epoch: epoch) }
+            tasks.addTask {
+                do {
+                    try await election.keepRenewing(epoch: epoch)
+                } catch let error as LeadershipLost {
+                    lost(error)
+                    throw error
+                }
+            }
             tasks.addTask {
                 let services = try await lead(epoch)
                 let group = ServiceGroup(
@@ -191,5 +218,28 @@ struct LeaderRole: Service {
             // Both end on a graceful stop; the first to fail (a lost lease) cancels the other.
             try await tasks.waitForAll()
         }
+    }
+}
+
+/// The lease call did not answer in time.
+struct LeaseCallTimedOut: Error, CustomStringConvertible {
+    var limit: Duration
+    var description: String { "the database did not answer the lease call within \(limit.text)" }
+}
+
+/// The first of the lease call's answer and its time limit resumes the caller; the other is dropped.
+final class LeaseAnswer: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Int64?, any Error>?>(nil)
+
+    func install(_ continuation: CheckedContinuation<Int64?, any Error>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func resume(with result: Result<Int64?, any Error>) {
+        let waiting = continuation.withLock { stored in
+            defer { stored = nil }
+            return stored
+        }
+        waiting?.resume(with: result)
     }
 }
