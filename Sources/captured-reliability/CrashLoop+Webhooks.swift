@@ -223,8 +223,10 @@ struct WebhookCheck {
         report.figure("authorizations with 2+ events", perAuthorization.values.filter { $0.count > 1 }.count)
         report.figure("out-of-order deliveries", outOfOrder)
         report.expect(!deliveries.isEmpty, "the webhook endpoint received nothing")
+        // Two 1.5 s outages in a quick run's half minute, with the daemon killed twenty times, can
+        // both pass with no delivery due (seen in CI): the check needs the full run's many outages.
         report.expect(
-            failures.connection > 0 || refusedWindows == 0,
+            failures.connection > 0 || refusedWindows < 3,
             "the endpoint went away \(refusedWindows) times but no delivery failed to connect")
 
         try await verifyAlerts(into: &report)
